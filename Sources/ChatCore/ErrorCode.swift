@@ -1,0 +1,42 @@
+/// The error codes of protocol v1 (PROTOCOL.md). Raw values are the wire strings.
+public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
+    case badRequest = "bad_request"
+    case helloFirst = "hello_first"
+    case unauthorized
+    case notJoined = "not_joined"
+    case tooLarge = "too_large"
+    case rateLimited = "rate_limited"
+    case unavailable
+    case notFound = "not_found"
+    case `internal`
+
+    /// The HTTP status that carries this code on the HTTP routes.
+    public var httpStatus: Int {
+        switch self {
+        case .badRequest, .helloFirst, .notJoined: 400
+        case .unauthorized: 401
+        case .notFound: 404
+        case .tooLarge: 413
+        case .rateLimited: 429
+        case .unavailable: 503
+        case .internal: 500
+        }
+    }
+}
+
+/// A protocol error: a code, a sentence for a person, and what it answers.
+public struct ProtocolError: Error, Sendable, Hashable {
+    public var code: ErrorCode
+    public var message: String
+    /// The `ref` of the frame it answers, as raw JSON (a string or a number), if it had one.
+    public var ref: JSONValue?
+    /// The `id` of the `send` it answers, if it answers a send.
+    public var id: String?
+
+    public init(_ code: ErrorCode, _ message: String, ref: JSONValue? = nil, id: String? = nil) {
+        self.code = code
+        self.message = message
+        self.ref = ref
+        self.id = id
+    }
+}

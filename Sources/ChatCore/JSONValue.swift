@@ -1,0 +1,62 @@
+/// A parsed JSON value. Client frames are decoded into this first so that every field can be
+/// checked on its own and a bad field answers `bad_request` naming it, with the frame's `ref`.
+public enum JSONValue: Sendable, Hashable, Decodable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .int(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .double(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let fields) = self { return fields[key] }
+        return nil
+    }
+
+    /// Writes this value as JSON text.
+    public func write(into writer: inout JSONWriter) {
+        switch self {
+        case .null: writer.raw("null")
+        case .bool(let value): writer.raw(value ? "true" : "false")
+        case .int(let value): writer.int(value)
+        case .double(let value): writer.rawText(value.isFinite ? "\(value)" : "null")
+        case .string(let value): writer.string(value)
+        case .array(let values):
+            writer.raw("[")
+            for (index, value) in values.enumerated() {
+                if index > 0 { writer.raw(",") }
+                value.write(into: &writer)
+            }
+            writer.raw("]")
+        case .object(let fields):
+            writer.raw("{")
+            for (index, key) in fields.keys.sorted().enumerated() {
+                if index > 0 { writer.raw(",") }
+                writer.string(key)
+                writer.raw(":")
+                fields[key]!.write(into: &writer)
+            }
+            writer.raw("}")
+        }
+    }
+}

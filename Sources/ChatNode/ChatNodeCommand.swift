@@ -1,0 +1,91 @@
+import ArgumentParser
+import ChatCore
+import History
+import Logging
+
+/// `chat-node`: runs one node of the chat cluster, or prints an auth token.
+@main
+struct ChatNodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chat-node",
+        abstract: "A node of a brokerless chat cluster.",
+        subcommands: [Serve.self, Token.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+extension ChatNodeCommand {
+    /// Starts the node. Without options: one node on 127.0.0.1:8080 with in-memory history.
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a chat node (the default).")
+
+        @Option(help: "Cluster file (see cluster.example.json).") var config: String?
+        @Option(help: "This node's id in the cluster file.") var node: String?
+        @Option(help: "Address to listen on (overrides the file).") var host: String?
+        @Option(help: "Client port for HTTP and WebSocket (overrides the file).") var port: Int?
+        @Option(name: .customLong("node-id"), help: "Node id when no cluster file is given.") var nodeID: String?
+        @Option(help: "History cache, redis://host:port[/db]; omitted: in-memory history.") var redis: String?
+        @Option(help: "Messages kept per room (log and cache cap).") var historyLimit: Int?
+        @Option(help: "Secret that turns auth on: hello and posts need a token.") var authSecret: String?
+        @Option(help: "Longest text in characters.") var maxTextLength: Int?
+        @Option(help: "Largest inbound WebSocket message in bytes.") var maxFrameBytes: Int?
+        @Option(help: "Sustained sends per second per connection.") var sendsPerSecond: Double?
+        @Option(help: "Burst of sends per connection above the rate.") var sendBurst: Double?
+        @Option(help: "Frames queued for one slow client before it is disconnected.") var outboundQueueFrames: Int?
+        @Option(help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+
+        func resolve() throws -> NodeConfiguration {
+            var configuration = NodeConfiguration()
+            if let config {
+                let file = try ClusterFile.load(path: config)
+                configuration = try file.configuration(node: node ?? nodeID ?? "n1", path: config)
+            } else if node != nil {
+                throw ValidationError("--node needs --config")
+            }
+            if let nodeID { configuration.nodeID = nodeID }
+            if let host { configuration.host = host }
+            if let port { configuration.port = port }
+            if let redis {
+                if redis.isEmpty || redis == "none" {
+                    configuration.redis = nil
+                } else {
+                    guard let url = RedisURL(redis) else { throw ValidationError("--redis must be redis://host:port[/db]") }
+                    configuration.redis = url
+                }
+            }
+            if let historyLimit { configuration.historyLimit = historyLimit }
+            if let authSecret { configuration.authSecret = authSecret.isEmpty ? nil : authSecret }
+            if let maxTextLength { configuration.limits.maxTextLength = maxTextLength }
+            if let maxFrameBytes { configuration.limits.maxFrameBytes = maxFrameBytes }
+            if let sendsPerSecond { configuration.limits.sendsPerSecond = sendsPerSecond }
+            if let sendBurst { configuration.limits.sendBurst = sendBurst }
+            if let outboundQueueFrames { configuration.limits.outboundQueueFrames = outboundQueueFrames }
+            guard configuration.historyLimit >= 1 else { throw ValidationError("--history-limit must be at least 1") }
+            guard (1...65535).contains(configuration.port) else { throw ValidationError("port must be 1-65535") }
+            guard configuration.limits.maxTextLength >= 1, configuration.limits.maxFrameBytes >= 1024,
+                configuration.limits.sendsPerSecond > 0, configuration.limits.outboundQueueFrames >= 1
+            else { throw ValidationError("limits must be positive (max-frame-bytes at least 1024)") }
+            return configuration
+        }
+
+        func run() async throws {
+            let configuration = try resolve()
+            var logger = Logger(label: "chat-node.\(configuration.nodeID)")
+            logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            try await ChatNodeServer(configuration: configuration, logger: logger).run()
+        }
+    }
+
+    /// Prints the token a user presents when the node runs with an auth secret.
+    struct Token: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the auth token of a user.")
+
+        @Option(help: "The cluster's auth secret.") var secret: String
+        @Option(help: "The user name.") var user: String
+
+        func run() throws {
+            guard Validation.isValidUser(user) else { throw ValidationError("user must be 1-32 characters") }
+            print(AuthTokens(secret: secret).token(for: user))
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ChatCore
+import Logging
+import Synchronization
+
+/// What every request handler of a node shares: its identity, limits, rooms and auth.
+final class ChatNodeContext: Sendable {
+    let nodeID: String
+    let configuration: NodeConfiguration
+    let hub: RoomHub
+    let auth: AuthTokens?
+    let logger: Logger
+    let httpRateLimiter: UserRateLimiter
+    private let nextConnection = Atomic<UInt64>(0)
+    private let sessionPrefix: String
+    private let ready = Atomic<Bool>(false)
+
+    /// Whether the node serves (PROTOCOL.md `/readyz`).
+    var isReady: Bool { ready.load(ordering: .relaxed) }
+
+    func markReady() { ready.store(true, ordering: .relaxed) }
+
+    var limits: ChatLimits { configuration.limits }
+
+    init(configuration: NodeConfiguration, hub: RoomHub, logger: Logger) {
+        self.nodeID = configuration.nodeID
+        self.configuration = configuration
+        self.hub = hub
+        self.auth = configuration.authSecret.map(AuthTokens.init(secret:))
+        self.logger = logger
+        self.httpRateLimiter = UserRateLimiter(
+            rate: configuration.limits.sendsPerSecond, burst: configuration.limits.sendBurst)
+        self.sessionPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+    }
+
+    /// A fresh connection id and its session name, unique across restarts of this node.
+    func newSession() -> (id: UInt64, session: String) {
+        let id = nextConnection.add(1, ordering: .relaxed).newValue
+        return (id, "\(nodeID)-\(sessionPrefix)-\(id)")
+    }
+}

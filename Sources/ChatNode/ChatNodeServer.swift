@@ -1,0 +1,97 @@
+import ChatCore
+import Foundation
+import History
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+
+/// Assembles one node: history store, room hub, HTTP and WebSocket routes, metrics; and runs it
+/// until SIGTERM or SIGINT, then shuts down gracefully (pending history writes are flushed).
+struct ChatNodeServer {
+    let configuration: NodeConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        Self.registerMetrics()
+        var services: [any Service] = []
+        let history: any HistoryStore
+        if let url = configuration.redis {
+            let store = RedisHistoryStore(
+                configuration: .init(url: url, capacity: configuration.historyLimit), logger: logger)
+            services.append(store)
+            history = store
+        } else {
+            history = MemoryHistoryStore(capacity: configuration.historyLimit)
+            Gauge(label: "chat_history_up").record(1)
+        }
+        let hub = RoomHub(
+            nodeID: configuration.nodeID,
+            roomConfiguration: .init(logCapacity: configuration.historyLimit),
+            history: history,
+            logger: logger,
+            now: { Int64(Date().timeIntervalSince1970 * 1000) })
+        let node = ChatNodeContext(configuration: configuration, hub: hub, logger: logger)
+
+        let router = Router()
+        router.add(middleware: JSONErrorMiddleware())
+        HTTPRoutes.add(to: router, node: node, registry: registry, page: try Self.loadPage())
+
+        let webSocketRouter = Router(context: ChatRequestContext.self)
+        WebSocketRoutes.add(to: webSocketRouter, node: node)
+
+        let limits = configuration.limits
+        let app = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: webSocketRouter,
+                configuration: .init(
+                    ws: .init(
+                        maxFrameSize: limits.maxFrameBytes,
+                        autoPing: .enabled(timePeriod: .seconds(30)),
+                        closeTimeout: .seconds(5),
+                        validateUTF8: true))),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chat-node"),
+            services: services,
+            onServerRunning: { _ in
+                node.markReady()
+                let line = "chat-node \(configuration.nodeID) listening on http://\(configuration.host):\(configuration.port)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            },
+            logger: logger
+        )
+        logger.info(
+            "starting node \(configuration.nodeID) (\(configuration.source)); history: \(configuration.redis?.description ?? "in memory")")
+        try await app.runService()
+    }
+
+    /// Creates the node's metrics at zero so that `/metrics` lists them from the start.
+    static func registerMetrics() {
+        for label in [
+            "chat_messages_sequenced_total", "chat_messages_duplicate_total", "chat_messages_delivered_total",
+            "chat_history_errors_total", "chat_history_writes_total", "chat_history_dropped_total",
+            "chat_slow_consumer_disconnects_total", "chat_room_load_failures_total", "chat_seed_dropped_total",
+        ] {
+            Counter(label: label).increment(by: 0)
+        }
+        for code in ErrorCode.allCases {
+            Counter(label: "chat_errors_total", dimensions: [("code", code.rawValue)]).increment(by: 0)
+        }
+        Gauge(label: "chat_connections").record(0)
+        Gauge(label: "chat_rooms").record(0)
+    }
+
+    /// The browser page, bundled into the executable's resources.
+    static func loadPage() throws -> ByteBuffer {
+        guard let url = Bundle.module.url(forResource: "index", withExtension: "html", subdirectory: "Resources") else {
+            throw ConfigurationError("the page (Resources/index.html) is missing from the build")
+        }
+        return ByteBuffer(bytes: Array(try Data(contentsOf: url)))
+    }
+}

@@ -1,0 +1,129 @@
+import ChatCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Prometheus
+
+/// The HTTP routes of PROTOCOL.md: the page, health, metrics, cluster and room routes.
+enum HTTPRoutes {
+    static func add(to router: Router<BasicRequestContext>, node: ChatNodeContext, registry: PrometheusCollectorRegistry, page: ByteBuffer)
+    {
+        router.get("/") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                body: .init(byteBuffer: page))
+        }
+        router.head("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"])
+        }
+        router.get("/healthz") { _, _ in
+            JSONResponse.make { $0.field("status", "ok") }
+        }
+        router.get("/readyz") { _, _ in
+            let ready = node.isReady
+            return JSONResponse.make(status: ready ? .ok : .serviceUnavailable) {
+                $0.field("status", ready ? "ready" : "starting")
+            }
+        }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        router.get("/cluster") { _, _ in
+            let configuration = node.configuration
+            return JSONResponse.make { object in
+                object.field("node", node.nodeID)
+                object.array("members", [configuration]) { writer, member in
+                    writer.object { m in
+                        m.field("id", member.nodeID)
+                        m.field("host", member.host)
+                        m.field("port", member.port)
+                        m.field("status", "alive")
+                        m.field("incarnation", 0)
+                        m.field("rooms", node.hub.roomCount)
+                    }
+                }
+                object.field("ringSize", 1)
+            }
+        }
+        router.get("/rooms/:room") { _, context in
+            let room = try roomParameter(context)
+            let info = try await node.hub.info(room: room)
+            return JSONResponse.make { object in
+                object.field("room", room)
+                object.field("owner", node.nodeID)
+                object.field("seq", info.seq)
+                object.array("members", info.members) { $0.string($1) }
+            }
+        }
+        router.get("/rooms/:room/messages") { request, context in
+            let room = try roomParameter(context)
+            let query = request.uri.queryParameters
+            let before = try integer(query.get("before"), name: "before", minimum: 1)
+            let since = try integer(query.get("since"), name: "since", minimum: 0)
+            let limit =
+                try integer(query.get("limit"), name: "limit", minimum: 1, maximum: Int64(ClientFrame.maxHistoryLimit))
+                .map(Int.init) ?? ClientFrame.defaultHistoryLimit
+            guard before == nil || since == nil else {
+                throw ProtocolError(.badRequest, "give before or since, not both")
+            }
+            let messages: [ChatMessage] =
+                if let since {
+                    try await node.hub.messages(room: room, since: UInt64(since), limit: limit)
+                } else {
+                    try await node.hub.messages(room: room, before: before.map(UInt64.init), limit: limit)
+                }
+            return JSONResponse.make { object in
+                object.field("room", room)
+                object.array("messages", messages) { $1.writeFields(into: &$0) }
+            }
+        }
+        router.post("/rooms/:room/messages") { request, context in
+            let room = try roomParameter(context)
+            var request = request
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: node.limits.maxFrameBytes)
+            } catch {
+                throw ProtocolError(.tooLarge, "body is larger than \(node.limits.maxFrameBytes) bytes")
+            }
+            let send = try HTTPSend.decode(String(buffer: body), limits: node.limits).get()
+            if let auth = node.auth {
+                let header = request.headers[.authorization] ?? ""
+                let token = header.hasPrefix("Bearer ") ? String(header.dropFirst("Bearer ".count)) : nil
+                guard auth.isValid(token: token, for: send.user) else {
+                    throw ProtocolError(.unauthorized, "a valid bearer token for \(send.user) is required")
+                }
+            }
+            guard node.httpRateLimiter.take(user: send.user) else {
+                throw ProtocolError(.rateLimited, "too many messages from \(send.user); retry later with the same id", id: send.id)
+            }
+            let ack = try await node.hub.send(room: room, user: send.user, id: send.id, text: send.text)
+            return JSONResponse.make { object in
+                object.field("room", room)
+                object.field("id", send.id)
+                object.field("seq", ack.seq)
+            }
+        }
+    }
+
+    static func roomParameter(_ context: BasicRequestContext) throws -> String {
+        let room = context.parameters.get("room").flatMap { $0.removingPercentEncoding } ?? ""
+        guard Validation.isValidRoom(room) else {
+            throw ProtocolError(.badRequest, "room must be 1-64 characters of A-Z a-z 0-9 . _ -")
+        }
+        return room
+    }
+
+    static func integer(_ text: String?, name: String, minimum: Int64, maximum: Int64 = .max) throws -> Int64? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let value = Int64(text), value >= minimum, value <= maximum else {
+            throw ProtocolError(.badRequest, "\(name) must be an integer from \(minimum) to \(maximum)")
+        }
+        return value
+    }
+}

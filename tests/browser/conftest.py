@@ -1,0 +1,109 @@
+"""Fixtures for the real-browser tests: one chat-node process per session, headless Chromium sessions."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+OUT = REPO / "test-output" / "browser"
+CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
+
+# Never let Selenium Manager go to the network: we always give it the driver and browser paths.
+os.environ.setdefault("SE_OFFLINE", "true")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"chat-node exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as e:  # not serving yet
+            last = e
+        time.sleep(0.1)
+    raise RuntimeError(f"chat-node not healthy after {timeout}s: {last}")
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUT.mkdir(parents=True, exist_ok=True)
+    return OUT
+
+
+@pytest.fixture(scope="session")
+def node(output_dir: Path):
+    """Starts `chat-node serve` on a free loopback port; yields its base URL; stops it by PID."""
+    binary = os.environ.get("CHAT_NODE_BIN", str(REPO / ".build" / "debug" / "chat-node"))
+    if not Path(binary).exists():
+        pytest.fail(f"chat-node binary not found at {binary} (set CHAT_NODE_BIN)")
+    port = free_port()
+    log = open(output_dir / "node.log", "wb")
+    proc = subprocess.Popen(
+        [binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--node-id", "n1"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, proc)
+        yield base
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        log.close()
+
+
+@pytest.fixture
+def browser(output_dir: Path):
+    """Factory: browser("alice") opens a new headless Chromium; a screenshot `<name>.png` is saved and
+    the session closed at teardown (also when the test fails)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    drivers: list[tuple[str, object]] = []
+
+    def make(name: str):
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = CHROMIUM
+        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                    "--window-size=1100,760", "--no-first-run", "--disable-extensions"):
+            opts.add_argument(arg)
+        driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+        driver.set_page_load_timeout(20)
+        driver.set_script_timeout(20)
+        drivers.append((name, driver))
+        return driver
+
+    yield make
+    for name, driver in drivers:
+        try:
+            driver.save_screenshot(str(output_dir / f"{name}.png"))
+        except Exception:  # a crashed session must not hide the test's own failure
+            pass
+        try:
+            driver.quit()
+        except Exception:
+            pass
