@@ -14,9 +14,12 @@ let package = Package(
         .executable(name: "chat-node", targets: ["ChatNode"]),
         .library(name: "ChatCore", targets: ["ChatCore"]),
         .library(name: "History", targets: ["History"]),
+        .executable(name: "ring-bench", targets: ["RingBenchmark"]),
+        .executable(name: "gossip-sim", targets: ["GossipSimulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -40,6 +43,49 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Ring",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Gossip",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Cluster",
+            dependencies: [
+                "ChatCore",
+                "History",
+                "Ring",
+                "Gossip",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "RingBenchmark",
+            dependencies: ["Ring"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "GossipSimulation",
+            dependencies: ["Gossip"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "History",
             dependencies: [
                 "CHiredis",
@@ -56,6 +102,9 @@ let package = Package(
             dependencies: [
                 "ChatCore",
                 "History",
+                "Cluster",
+                "Gossip",
+                "Ring",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -73,6 +122,21 @@ let package = Package(
         .testTarget(
             name: "ChatCoreTests",
             dependencies: ["ChatCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RingTests",
+            dependencies: ["Ring"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "GossipTests",
+            dependencies: ["Gossip"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: ["Cluster", "ChatCore", "History"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -730,3 +730,321 @@ def redis_server():
     for r in servers:
         r.stop()
         shutil.rmtree(r.dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# cluster helpers (tests/cluster): several nodes, a shared cluster file, gossip and link probes
+# --------------------------------------------------------------------------------------------
+
+CLUSTER_SECRET = "cluster-test-secret-" + uuid.uuid4().hex[:8]
+FAST_LIMITS = {"sendsPerSecond": 1000, "sendBurst": 1000}
+
+
+def free_udp_port() -> int:
+    """Bind a UDP socket to 127.0.0.1:0 and return the port the kernel picked."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_ports(tcp: int = 0, udp: int = 0) -> tuple[list[int], list[int]]:
+    """`tcp` distinct free TCP ports and `udp` distinct free UDP ports (all held while picking)."""
+    held: list[socket.socket] = []
+    try:
+        tcps, udps = [], []
+        for _ in range(tcp):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            held.append(s)
+            tcps.append(s.getsockname()[1])
+        for _ in range(udp):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            held.append(s)
+            udps.append(s.getsockname()[1])
+        return tcps, udps
+    finally:
+        for s in held:
+            s.close()
+
+
+class ClusterNode(ChatNode):
+    """A chat-node started with a cluster file (`--config F --node ID`) or with cluster flags.
+
+    Adds `spawn()` / `wait_serving()` (start several nodes before waiting for any of them) and
+    keeps the ports the node was given. `argv()` is the whole command line (no implied flags).
+    """
+
+    def __init__(self, node_id: str, client_port: int, internal_port: int, gossip_port: int,
+                 args: Iterable[str], name: Optional[str] = None):
+        super().__init__((), port=client_port, name=name or f"cluster-{node_id}", node_id=node_id)
+        self.internal_port = internal_port
+        self.gossip_port = gossip_port
+        self.args = list(args)
+
+    @property
+    def gossip_addr(self) -> str:
+        return f"127.0.0.1:{self.gossip_port}"
+
+    def argv(self) -> list[str]:
+        return [str(NODE_BIN), "serve", *self.args]
+
+    def spawn(self) -> "ClusterNode":
+        assert self.proc is None or self.proc.poll() is not None, "node already running"
+        log = open(self.log_path, "ab")
+        log.write(("\n=== start: " + " ".join(self.argv()) + "\n").encode())
+        log.flush()
+        self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO))
+        log.close()
+        return self
+
+    def wait_serving(self, timeout: float = 30.0) -> "ClusterNode":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"chat-node {self.node_id} exited with {self.proc.returncode} before serving.\n{self.log_tail()}")
+            try:
+                if self.http.get(self.base + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.kill()
+        pytest.fail(f"chat-node {self.node_id} did not answer /healthz 200 within {timeout}s.\n{self.log_tail()}")
+
+    def start(self, timeout: float = 30.0) -> "ClusterNode":
+        return self.spawn().wait_serving(timeout)
+
+    # -- cluster views --
+
+    def cluster_view(self, timeout: float = 3.0) -> dict:
+        r = self.get("/cluster", timeout=timeout)
+        assert r.status_code == 200, f"GET /cluster on {self.node_id}: {r.status_code} {r.text}"
+        return r.json()
+
+    def members(self, timeout: float = 3.0) -> dict[str, dict]:
+        return {m["id"]: m for m in self.cluster_view(timeout).get("members", [])}
+
+    def alive_ids(self) -> set[str]:
+        return {i for i, m in self.members().items() if m.get("status") == "alive"}
+
+    def ready(self) -> bool:
+        try:
+            return self.get("/readyz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def owner(self, room: str) -> Optional[str]:
+        r = self.get(f"/rooms/{room}", timeout=5)
+        assert r.status_code == 200, f"GET /rooms/{room} on {self.node_id}: {r.status_code} {r.text}"
+        return r.json().get("owner")
+
+    def metric(self, name: str) -> Optional[float]:
+        return metric_total(self.metrics(), name)
+
+
+def stop_all(nodes: Iterable[ChatNode], timeout: float = 10.0) -> None:
+    """SIGTERM every running node by PID, wait up to `timeout` for all, SIGKILL the rest."""
+    running = [n for n in nodes if n.proc is not None and n.proc.poll() is None]
+    for n in running:
+        try:
+            n.proc.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    for n in running:
+        try:
+            n.proc.wait(max(0.01, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            n.proc.kill()
+            n.proc.wait(5)
+
+
+class LocalCluster:
+    """Nodes of one cluster file in a temp dir (free ports everywhere), plus nodes added later
+    with command-line flags. Everything on 127.0.0.1; stop() stops every process by PID."""
+
+    def __init__(self, ids: Iterable[str] = ("n1", "n2", "n3"), redis_url: Optional[str] = None,
+                 secret: str = CLUSTER_SECRET, limits: Optional[dict] = None, tag: str = "cluster"):
+        self.ids = list(ids)
+        self.secret = secret
+        self.redis_url = redis_url
+        self.tag = tag
+        self.dir = tempfile.mkdtemp(prefix="chat-cluster-")
+        tcps, udps = free_ports(tcp=2 * len(self.ids), udp=len(self.ids))
+        self.spec = []
+        for i, node_id in enumerate(self.ids):
+            self.spec.append({"id": node_id, "host": "127.0.0.1", "clientPort": tcps[2 * i],
+                              "internalPort": tcps[2 * i + 1], "gossipPort": udps[i]})
+        self.file: dict = {
+            "secret": secret,
+            "redis": redis_url,
+            "history": {"limit": 1000},
+            "ring": {"virtualNodes": None},
+            "auth": {"secret": None},
+            "limits": {"maxFrameBytes": 65536, "maxTextLength": 4000, "outboundQueueFrames": 1024,
+                       "maxRoomsPerConnection": 100, **(limits if limits is not None else FAST_LIMITS)},
+            "nodes": self.spec,
+        }
+        self.config_path = Path(self.dir) / "cluster.json"
+        self.config_path.write_text(json.dumps(self.file, indent=2))
+        self.nodes: dict[str, ClusterNode] = {}
+        for s in self.spec:
+            self.nodes[s["id"]] = ClusterNode(s["id"], s["clientPort"], s["internalPort"], s["gossipPort"],
+                                              ["--config", str(self.config_path), "--node", s["id"]],
+                                              name=f"{tag}-{s['id']}")
+        self.extra: list[ClusterNode] = []
+
+    def __getitem__(self, node_id: str) -> ClusterNode:
+        return self.nodes[node_id]
+
+    def all(self) -> list[ClusterNode]:
+        return list(self.nodes.values())
+
+    def running(self) -> list[ClusterNode]:
+        return [n for n in self.nodes.values() if n.alive()]
+
+    def start(self, timeout: float = 30.0) -> "LocalCluster":
+        for n in self.nodes.values():
+            n.spawn()
+        for n in self.nodes.values():
+            n.wait_serving(timeout)
+        return self
+
+    def add_node(self, node_id: str, seeds: Iterable[str], secret: Optional[str] = None,
+                 extra_args: Iterable[str] = (), register: bool = True) -> ClusterNode:
+        """Start a node with command-line flags only (no cluster file)."""
+        tcps, udps = free_ports(tcp=2, udp=1)
+        args = ["--host", "127.0.0.1", "--port", str(tcps[0]), "--node-id", node_id,
+                "--internal-port", str(tcps[1]), "--gossip-port", str(udps[0]),
+                "--secret", secret if secret is not None else self.secret,
+                "--sends-per-second", "1000", "--send-burst", "1000"]
+        for s in seeds:
+            args += ["--seed", s]
+        if self.redis_url:
+            args += ["--redis", self.redis_url]
+        args += list(extra_args)
+        n = ClusterNode(node_id, tcps[0], tcps[1], udps[0], args, name=f"{self.tag}-{node_id}")
+        self.extra.append(n)
+        if register:
+            self.nodes[node_id] = n
+        return n.start()
+
+    def formed(self, nodes: Optional[Iterable[ClusterNode]] = None, expect: Optional[Iterable[str]] = None) -> bool:
+        """True when every given node lists every expected id alive and answers /readyz 200."""
+        nodes = list(nodes) if nodes is not None else self.running()
+        expect = set(expect) if expect is not None else {n.node_id for n in nodes}
+        for n in nodes:
+            if not expect <= n.alive_ids() or not n.ready():
+                return False
+        return True
+
+    def wait_formed(self, timeout: float = 20.0, nodes: Optional[Iterable[ClusterNode]] = None,
+                    expect: Optional[Iterable[str]] = None) -> float:
+        """Wait for formed(); returns the seconds it took. Fails with every node's view."""
+        nodes = list(nodes) if nodes is not None else self.running()
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.formed(nodes, expect):
+                    return time.monotonic() - t0
+            except (requests.RequestException, AssertionError, ValueError):
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"cluster did not form within {timeout}s (expected {sorted(expect or [n.node_id for n in nodes])} alive "
+                    f"and /readyz 200 everywhere):\n{self.describe(nodes)}")
+
+    def describe(self, nodes: Optional[Iterable[ClusterNode]] = None) -> str:
+        out = []
+        for n in (list(nodes) if nodes is not None else self.all()):
+            try:
+                view = json.dumps(n.cluster_view())
+            except Exception as exc:  # noqa: BLE001
+                view = f"(no /cluster: {exc!r})"
+            out.append(f"{n.node_id} (pid {n.proc.pid if n.proc else None}, alive={n.alive()}, ready={n.ready() if n.alive() else '-'}): {view}")
+            out.append(f"    log: {n.log_path}")
+        return "\n".join(out)
+
+    def stop(self) -> None:
+        stop_all(list(self.nodes.values()) + [n for n in self.extra if n not in self.nodes.values()])
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# -- internal links (NODE-CONTRACT "Cluster"): 4-byte big-endian length + frame ------------------
+
+LINK_HELLO, LINK_CHALLENGE, LINK_PROOF = 1, 2, 3
+LINK_SEND = 12
+LINK_STATS = 15
+
+
+def link_field(data) -> bytes:
+    b = data.encode() if isinstance(data, str) else bytes(data)
+    return struct.pack(">I", len(b)) + b
+
+
+def link_frame(tag: int, *parts: bytes) -> bytes:
+    body = bytes([tag]) + b"".join(parts)
+    return struct.pack(">I", len(body)) + body
+
+
+def link_send_frame(corr: int, room: str, user: str, mid: str, text: str) -> bytes:
+    return link_frame(LINK_SEND, struct.pack(">Q", corr), link_field(room), link_field(user), link_field(mid), link_field(text))
+
+
+def link_mac(secret: str, label: str, first: bytes, second: bytes, a: str, b: str) -> bytes:
+    key = hashlib.sha256(secret.encode()).digest()
+    m = hmac.new(key, digestmod=hashlib.sha256)
+    for part in (label.encode(), first, second, a.encode(), b"\0", b.encode()):
+        m.update(part)
+    return m.digest()
+
+
+def read_link_frame(sock: socket.socket, timeout: float = 5.0) -> Optional[bytes]:
+    """One frame body from a raw link socket; None if the peer closed (EOF or reset)."""
+    sock.settimeout(timeout)
+    buf = b""
+    try:
+        while len(buf) < 4:
+            chunk = sock.recv(4 - len(buf))
+            if not chunk:
+                return None
+            buf += chunk
+        n = struct.unpack(">I", buf)[0]
+        body = b""
+        while len(body) < n:
+            chunk = sock.recv(min(65536, n - len(body)))
+            if not chunk:
+                return None
+            body += chunk
+        return body
+    except (ConnectionResetError, BrokenPipeError):
+        return None
+
+
+def parse_link_fields(body: bytes, count: int) -> list[bytes]:
+    """The first `count` length-prefixed fields after the tag byte."""
+    out, off = [], 1
+    for _ in range(count):
+        n = struct.unpack(">I", body[off:off + 4])[0]
+        out.append(body[off + 4:off + 4 + n])
+        off += 4 + n
+    return out
+
+
+def wait_peer_closed(sock: socket.socket, timeout: float = 5.0) -> bool:
+    """True if the peer closes (recv -> b'' or reset) within timeout; bytes it sends are skipped."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        sock.settimeout(remaining)
+        try:
+            data = sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except (socket.timeout, TimeoutError):
+            return False
+        if not data:
+            return True

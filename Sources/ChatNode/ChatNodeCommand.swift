@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatCore
+import Gossip
 import History
 import Logging
 
@@ -32,6 +33,11 @@ extension ChatNodeCommand {
         @Option(help: "Sustained sends per second per connection.") var sendsPerSecond: Double?
         @Option(help: "Burst of sends per connection above the rate.") var sendBurst: Double?
         @Option(help: "Frames queued for one slow client before it is disconnected.") var outboundQueueFrames: Int?
+        @Option(help: "TCP port of internal links (0: any free port).") var internalPort: Int?
+        @Option(help: "UDP port of gossip (0: any free port).") var gossipPort: Int?
+        @Option(name: .customLong("seed"), help: "Gossip address host:port to join through (repeatable).") var seeds: [String] = []
+        @Option(help: "The cluster secret (gossip and internal links).") var secret: String?
+        @Option(help: "Virtual nodes per member on the ring.") var virtualNodes: Int?
         @Option(help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
         func resolve() throws -> NodeConfiguration {
@@ -52,6 +58,22 @@ extension ChatNodeCommand {
                     guard let url = RedisURL(redis) else { throw ValidationError("--redis must be redis://host:port[/db]") }
                     configuration.redis = url
                 }
+            }
+            if let internalPort { configuration.internalPort = internalPort }
+            if let gossipPort { configuration.gossipPort = gossipPort }
+            if !seeds.isEmpty {
+                configuration.seeds = try seeds.map { seed in
+                    guard let address = GossipAddress(seed) else { throw ValidationError("--seed must be host:port") }
+                    return address
+                }
+            }
+            if let secret {
+                guard !secret.isEmpty else { throw ValidationError("--secret must not be empty") }
+                configuration.secret = secret
+            }
+            if let virtualNodes {
+                guard virtualNodes >= 1 else { throw ValidationError("--virtual-nodes must be at least 1") }
+                configuration.virtualNodes = virtualNodes
             }
             if let historyLimit { configuration.historyLimit = historyLimit }
             if let authSecret { configuration.authSecret = authSecret.isEmpty ? nil : authSecret }

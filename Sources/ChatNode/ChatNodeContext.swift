@@ -1,4 +1,5 @@
 import ChatCore
+import Cluster
 import Logging
 import Synchronization
 
@@ -6,7 +7,7 @@ import Synchronization
 final class ChatNodeContext: Sendable {
     let nodeID: String
     let configuration: NodeConfiguration
-    let hub: RoomHub
+    let cluster: ChatCluster
     let auth: AuthTokens?
     let logger: Logger
     let httpRateLimiter: UserRateLimiter
@@ -14,17 +15,17 @@ final class ChatNodeContext: Sendable {
     private let sessionPrefix: String
     private let ready = Atomic<Bool>(false)
 
-    /// Whether the node serves (PROTOCOL.md `/readyz`).
-    var isReady: Bool { ready.load(ordering: .relaxed) }
+    /// Whether the node serves and has joined the cluster (PROTOCOL.md `/readyz`).
+    var isReady: Bool { ready.load(ordering: .relaxed) && cluster.isReady }
 
     func markReady() { ready.store(true, ordering: .relaxed) }
 
     var limits: ChatLimits { configuration.limits }
 
-    init(configuration: NodeConfiguration, hub: RoomHub, logger: Logger) {
+    init(configuration: NodeConfiguration, cluster: ChatCluster, logger: Logger) {
         self.nodeID = configuration.nodeID
         self.configuration = configuration
-        self.hub = hub
+        self.cluster = cluster
         self.auth = configuration.authSecret.map(AuthTokens.init(secret:))
         self.logger = logger
         self.httpRateLimiter = UserRateLimiter(

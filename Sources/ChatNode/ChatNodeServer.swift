@@ -1,4 +1,5 @@
 import ChatCore
+import Cluster
 import Foundation
 import History
 import Hummingbird
@@ -9,7 +10,7 @@ import NIOCore
 import Prometheus
 import ServiceLifecycle
 
-/// Assembles one node: history store, room hub, HTTP and WebSocket routes, metrics; and runs it
+/// Assembles one node: history store, cluster membership and rooms, HTTP and WebSocket routes, metrics; and runs it
 /// until SIGTERM or SIGINT, then shuts down gracefully (pending history writes are flushed).
 struct ChatNodeServer {
     let configuration: NodeConfiguration
@@ -31,13 +32,20 @@ struct ChatNodeServer {
             history = MemoryHistoryStore(capacity: configuration.historyLimit)
             Gauge(label: "chat_history_up").record(1)
         }
-        let hub = RoomHub(
-            nodeID: configuration.nodeID,
+        if configuration.secret == ClusterFile.developmentSecret && !["127.0.0.1", "localhost", "::1"].contains(configuration.host) {
+            logger.warning("this node listens on \(configuration.host) with the development secret: set \"secret\" in the cluster file")
+        }
+        let cluster = ChatCluster(
+            configuration: ClusterConfiguration(
+                nodeID: configuration.nodeID, host: configuration.host, clientPort: configuration.port,
+                internalPort: configuration.internalPort, gossipPort: configuration.gossipPort, seeds: configuration.seeds,
+                secret: configuration.secret, virtualNodes: configuration.virtualNodes),
             roomConfiguration: .init(logCapacity: configuration.historyLimit),
             history: history,
             logger: logger,
             now: { Int64(Date().timeIntervalSince1970 * 1000) })
-        let node = ChatNodeContext(configuration: configuration, hub: hub, logger: logger)
+        services.append(cluster)
+        let node = ChatNodeContext(configuration: configuration, cluster: cluster, logger: logger)
 
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())

@@ -1,9 +1,12 @@
 import ChatCore
+import Cluster
 import Foundation
+import Gossip
 import HTTPTypes
 import Hummingbird
 import NIOCore
 import Prometheus
+import Ring
 
 /// The HTTP routes of PROTOCOL.md: the page, health, metrics, cluster and room routes.
 enum HTTPRoutes {
@@ -34,28 +37,41 @@ enum HTTPRoutes {
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         router.get("/cluster") { _, _ in
-            let configuration = node.configuration
+            let cluster = node.cluster
+            let members = cluster.members.sorted { $0.member.id < $1.member.id }
+            var owned: [String: Int] = [:]
+            for info in members where info.member.status == .alive || info.member.status == .suspect {
+                owned[info.member.id] = await cluster.roomsOwned(by: info.member.id)
+            }
+            let ring = cluster.ring
             return JSONResponse.make { object in
                 object.field("node", node.nodeID)
-                object.array("members", [configuration]) { writer, member in
+                object.field("ready", node.isReady)
+                object.array("members", members) { writer, info in
+                    let member = info.member
                     writer.object { m in
-                        m.field("id", member.nodeID)
-                        m.field("host", member.host)
-                        m.field("port", member.port)
-                        m.field("status", "alive")
-                        m.field("incarnation", 0)
-                        m.field("rooms", node.hub.roomCount)
+                        m.field("id", member.id)
+                        m.field("status", member.status.rawValue)
+                        m.field("incarnation", member.incarnation)
+                        m.field("host", member.metadata["host"] ?? member.address.host)
+                        if let port = member.metadata["clientPort"].flatMap(Int.init) { m.field("port", port) }
+                        if let port = member.metadata["internalPort"].flatMap(Int.init) { m.field("internalPort", port) }
+                        m.field("gossip", member.address.description)
+                        m.field("self", info.isSelf)
+                        if !info.isSelf { m.field("link", info.linkUp ? "up" : "down") }
+                        if let rooms = owned[member.id] { m.field("rooms", rooms) }
                     }
                 }
-                object.field("ringSize", 1)
+                object.field("ringSize", ring.members.count)
+                object.field("virtualNodes", ring.virtualNodes)
             }
         }
         router.get("/rooms/:room") { _, context in
             let room = try roomParameter(context)
-            let info = try await node.hub.info(room: room)
+            let info = try await node.cluster.info(room: room)
             return JSONResponse.make { object in
                 object.field("room", room)
-                object.field("owner", node.nodeID)
+                object.field("owner", info.owner)
                 object.field("seq", info.seq)
                 object.array("members", info.members) { $0.string($1) }
             }
@@ -71,12 +87,8 @@ enum HTTPRoutes {
             guard before == nil || since == nil else {
                 throw ProtocolError(.badRequest, "give before or since, not both")
             }
-            let messages: [ChatMessage] =
-                if let since {
-                    try await node.hub.messages(room: room, since: UInt64(since), limit: limit)
-                } else {
-                    try await node.hub.messages(room: room, before: before.map(UInt64.init), limit: limit)
-                }
+            let messages = try await node.cluster.messages(
+                room: room, before: before.map(UInt64.init), since: since.map(UInt64.init), limit: limit)
             return JSONResponse.make { object in
                 object.field("room", room)
                 object.array("messages", messages) { $1.writeFields(into: &$0) }
@@ -102,7 +114,7 @@ enum HTTPRoutes {
             guard node.httpRateLimiter.take(user: send.user) else {
                 throw ProtocolError(.rateLimited, "too many messages from \(send.user); retry later with the same id", id: send.id)
             }
-            let ack = try await node.hub.send(room: room, user: send.user, id: send.id, text: send.text)
+            let ack = try await node.cluster.send(room: room, user: send.user, id: send.id, text: send.text)
             return JSONResponse.make { object in
                 object.field("room", room)
                 object.field("id", send.id)

@@ -1,6 +1,8 @@
 import ChatCore
 import Foundation
+import Gossip
 import History
+import Ring
 
 /// Everything one node needs to run, resolved from the cluster file and the command line.
 struct NodeConfiguration: Sendable {
@@ -14,6 +16,16 @@ struct NodeConfiguration: Sendable {
     /// When set, `hello` and HTTP posts need a token derived from this secret.
     var authSecret: String?
     var limits = ChatLimits()
+    /// TCP port of internal links; 0 picks a free one (a node nobody joins through).
+    var internalPort = 0
+    /// UDP port of gossip; 0 picks a free one.
+    var gossipPort = 0
+    /// Gossip addresses (`host:port`) to join through.
+    var seeds: [GossipAddress] = []
+    /// The cluster secret (gossip HMAC, link handshake). The default is for local experiments
+    /// only; a node on a non-loopback address warns about it.
+    var secret = ClusterFile.developmentSecret
+    var virtualNodes = HashRing.defaultVirtualNodes
     /// Name of the cluster file this came from, for logs.
     var source = "defaults"
 }
@@ -26,7 +38,15 @@ struct ClusterFile: Decodable {
         var id: String
         var host: String
         var clientPort: Int
+        var internalPort: Int
+        var gossipPort: Int
     }
+
+    struct RingSettings: Decodable {
+        var virtualNodes: Int?
+    }
+
+    static let developmentSecret = "insecure-development-secret"
 
     struct HistorySettings: Decodable {
         var limit: Int?
@@ -37,6 +57,10 @@ struct ClusterFile: Decodable {
     }
 
     var nodes: [Node]
+    var secret: String?
+    /// Gossip seeds as `host:port`; default: every node of the file.
+    var seeds: [String]?
+    var ring: RingSettings?
     var redis: String?
     var history: HistorySettings?
     var auth: AuthSettings?
@@ -66,6 +90,18 @@ struct ClusterFile: Decodable {
         configuration.nodeID = node.id
         configuration.host = node.host
         configuration.port = node.clientPort
+        configuration.internalPort = node.internalPort
+        configuration.gossipPort = node.gossipPort
+        let seedStrings = seeds ?? nodes.map { "\($0.host):\($0.gossipPort)" }
+        configuration.seeds = try seedStrings.map { seed in
+            guard let address = GossipAddress(seed) else { throw ConfigurationError("seed '\(seed)' is not host:port") }
+            return address
+        }
+        if let secret {
+            guard !secret.isEmpty else { throw ConfigurationError("secret must not be empty") }
+            configuration.secret = secret
+        }
+        if let virtualNodes = ring?.virtualNodes { configuration.virtualNodes = virtualNodes }
         if let redis, !redis.isEmpty {
             guard let url = RedisURL(redis) else { throw ConfigurationError("redis '\(redis)' is not a redis:// URL") }
             configuration.redis = url

@@ -1,4 +1,5 @@
 import ChatCore
+import Cluster
 import Dispatch
 import HummingbirdWebSocket
 import Metrics
@@ -25,8 +26,17 @@ struct SeedSession {
     }
 
     mutating func run(_ messages: WebSocketInboundMessageStream) async throws {
-        try await node.hub.join(room: room, connection: connection, user: user, since: nil, ref: nil, announce: false)
-        defer { _ = node.hub.leave(room: room, connection: connection) }
+        try await node.cluster.join(room: room, connection: connection, user: user, since: nil, ref: nil, announce: false)
+        do {
+            try await read(messages)
+        } catch {
+            _ = await node.cluster.leave(room: room, connection: connection, user: user)
+            throw error
+        }
+        _ = await node.cluster.leave(room: room, connection: connection, user: user)
+    }
+
+    private mutating func read(_ messages: WebSocketInboundMessageStream) async throws {
         for try await message in messages {
             guard case .text(let text) = message else { continue }
             guard !text.isEmpty, text.count <= node.limits.maxTextLength,
@@ -36,7 +46,7 @@ struct SeedSession {
                 continue
             }
             counter += 1
-            _ = try? await node.hub.send(room: room, user: user, id: "seed:\(connection.session):\(counter)", text: text)
+            _ = try? await node.cluster.send(room: room, user: user, id: "seed:\(connection.session):\(counter)", text: text)
         }
     }
 }

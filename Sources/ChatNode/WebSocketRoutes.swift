@@ -1,4 +1,5 @@
 import ChatCore
+import Cluster
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
@@ -39,10 +40,10 @@ enum WebSocketRoutes {
                         }
                     }
                 } catch {
-                    session.disconnect()
+                    await session.disconnect()
                     throw error
                 }
-                session.disconnect()
+                await session.disconnect()
             }
         }
         router.ws("/ws/:room/:client") { inbound, outbound, context in

@@ -1,4 +1,5 @@
 import ChatCore
+import Cluster
 import Foundation
 import Logging
 import Metrics
@@ -57,7 +58,7 @@ struct WebSocketSession {
                 guard rooms.count < node.limits.maxRoomsPerConnection else {
                     throw ProtocolError(.badRequest, "a connection may join at most \(node.limits.maxRoomsPerConnection) rooms", ref: ref)
                 }
-                try await node.hub.join(room: room, connection: connection, user: user, since: since, ref: ref)
+                try await node.cluster.join(room: room, connection: connection, user: user, since: since, ref: ref)
                 rooms.insert(room)
             case .send(let room, let id, let text):
                 guard rooms.contains(room) else {
@@ -66,15 +67,15 @@ struct WebSocketSession {
                 guard bucket.take(now: DispatchTime.now().uptimeNanoseconds) else {
                     throw ProtocolError(.rateLimited, "too many messages; retry later with the same id", id: id)
                 }
-                let ack = try await node.hub.send(room: room, user: user, id: id, text: text)
+                let ack = try await node.cluster.send(room: room, user: user, id: id, text: text)
                 connection.send(.ack(room: room, id: id, seq: ack.seq))
             case .leave(let room, let ref):
-                guard rooms.remove(room) != nil, node.hub.leave(room: room, connection: connection) else {
+                guard rooms.remove(room) != nil, await node.cluster.leave(room: room, connection: connection, user: user) else {
                     throw ProtocolError(.notJoined, "not joined to \(room)", ref: ref)
                 }
                 connection.send(.left(room: room, ref: ref))
             case .history(let room, let before, let limit, let ref):
-                let messages = try await node.hub.messages(room: room, before: before, limit: limit)
+                let messages = try await node.cluster.messages(room: room, before: before, since: nil, limit: limit)
                 connection.send(.history(room: room, ref: ref, messages: messages))
             case .ping(let ref):
                 connection.send(.pong(ref: ref))
@@ -104,9 +105,10 @@ struct WebSocketSession {
     }
 
     /// Leaves every joined room (the socket closed).
-    func disconnect() {
+    func disconnect() async {
+        guard let user else { return }
         for room in rooms {
-            _ = node.hub.leave(room: room, connection: connection)
+            _ = await node.cluster.leave(room: room, connection: connection, user: user)
         }
     }
 }

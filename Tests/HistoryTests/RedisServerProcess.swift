@@ -3,7 +3,7 @@ import Foundation
 /// A real `redis-server` on a free loopback port, started and stopped by its PID.
 final class RedisServerProcess: @unchecked Sendable {
     let port: Int
-    private var process: Process?
+    private var pid: pid_t?
     private let directory: URL
 
     init() throws {
@@ -19,28 +19,44 @@ final class RedisServerProcess: @unchecked Sendable {
         return nil
     }
 
+    /// Spawns redis-server (posix_spawn, no shell) and waits until it answers PING.
     func start() throws {
         guard let executable = Self.executable else { throw TestError("redis-server is not installed (apt-get install redis-server)") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        let arguments = [
+            executable, "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path,
+        ]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var child: pid_t = 0
+        let status = posix_spawn(&child, executable, &actions, nil, &argv, environ)
+        guard status == 0 else { throw TestError("cannot start redis-server: \(status)") }
+        pid = child
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if Self.ping(port: port) { return }
             Thread.sleep(forTimeInterval: 0.05)
         }
+        stop()
         throw TestError("redis-server did not answer on port \(port)")
     }
 
+    /// Stops the server we started, by its PID: SIGTERM, then SIGKILL after five seconds.
     func stop() {
-        guard let process else { return }
-        process.terminate()
-        process.waitUntilExit()
-        self.process = nil
+        guard let pid else { return }
+        self.pid = nil
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        for _ in 0..<100 {
+            if waitpid(pid, &status, WNOHANG) == pid { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        kill(pid, SIGKILL)
+        waitpid(pid, &status, 0)
     }
 
     deinit {

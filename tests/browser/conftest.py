@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -49,31 +50,81 @@ def output_dir() -> Path:
     return OUT
 
 
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_members(base: str, count: int, timeout: float = 20.0) -> None:
+    """Waits until the node at `base` lists `count` alive members and is ready."""
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/cluster", timeout=2) as r:
+                seen = json.load(r)
+            alive = [m for m in seen["members"] if m["status"] == "alive"]
+            with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
+                if len(alive) == count and r.status == 200:
+                    return
+        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{base} did not see {count} alive members in {timeout}s: {seen}")
+
+
 @pytest.fixture(scope="session")
-def node(output_dir: Path):
-    """Starts `chat-node serve` on a free loopback port; yields its base URL; stops it by PID."""
+def cluster(output_dir: Path):
+    """Starts a two-node cluster (n2 joins through n1's gossip port) on loopback; yields the two
+    base URLs once both see each other; stops both by PID."""
     binary = os.environ.get("CHAT_NODE_BIN", str(REPO / ".build" / "debug" / "chat-node"))
     if not Path(binary).exists():
         pytest.fail(f"chat-node binary not found at {binary} (set CHAT_NODE_BIN)")
-    port = free_port()
-    log = open(output_dir / "node.log", "wb")
-    proc = subprocess.Popen(
-        [binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--node-id", "n1"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-    )
-    base = f"http://127.0.0.1:{port}"
+    seed_port = free_udp_port()
+    procs, logs, bases = [], [], []
     try:
-        wait_healthy(base, proc)
-        yield base
+        for index, name in enumerate(["n1", "n2"]):
+            port = free_port()
+            gossip = seed_port if index == 0 else free_udp_port()
+            log = open(output_dir / f"node-{name}.log", "wb")
+            logs.append(log)
+            proc = subprocess.Popen(
+                [binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--node-id", name,
+                 "--internal-port", str(free_port()), "--gossip-port", str(gossip),
+                 "--seed", f"127.0.0.1:{seed_port}", "--secret", "browser-test-secret"],
+                stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+            )
+            procs.append(proc)
+            base = f"http://127.0.0.1:{port}"
+            wait_healthy(base, proc)
+            bases.append(base)
+        for base in bases:
+            wait_members(base, 2)
+        yield bases
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        log.close()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
+        for log in logs:
+            log.close()
+
+
+@pytest.fixture(scope="session")
+def node(cluster):
+    """The first node of the cluster (alice's)."""
+    return cluster[0]
+
+
+@pytest.fixture(scope="session")
+def other_node(cluster):
+    """The second node of the cluster: bob's browser talks to it, so chat crosses nodes."""
+    return cluster[1]
 
 
 @pytest.fixture

@@ -62,10 +62,10 @@ def no_pending(driver) -> bool:
     return not driver.find_elements(By.CSS_SELECTOR, ".pending")
 
 
-def test_two_users_chat_in_lobby(node, browser):
+def test_two_users_chat_in_lobby(node, other_node, browser):
     alice, bob = browser("alice"), browser("bob")
     sign_in(alice, node, "alice", "lobby")
-    sign_in(bob, node, "bob", "lobby")
+    sign_in(bob, other_node, "bob", "lobby")
 
     wait_for(alice, lambda d: d.find_elements(
         By.CSS_SELECTOR, '.presence[data-room="lobby"][data-user="bob"][data-event="join"]'),
@@ -97,11 +97,11 @@ def test_two_users_chat_in_lobby(node, browser):
     assert len(hhmm) == 5 and hhmm[2] == ":" and hhmm.replace(":", "").isdigit(), hhmm
 
 
-def test_message_text_is_not_html(node, browser):
+def test_message_text_is_not_html(node, other_node, browser):
     payload = "<b>not bold</b><script>window.pwned=1</script>"
     alice, bob = browser("xss-alice"), browser("xss-bob")
     sign_in(alice, node, "alice", "xss")
-    sign_in(bob, node, "bob", "xss")
+    sign_in(bob, other_node, "bob", "xss")
     say(alice, payload)
     for d, who in ((alice, "alice"), (bob, "bob")):
         wait_text(d, "xss", payload, who)
@@ -159,11 +159,11 @@ def test_sign_in_validation_and_several_rooms(node, browser):
     assert not alice.find_elements(By.CSS_SELECTOR, '.pane[data-room="room-b"]')
 
 
-def test_reconnect_resumes_without_gaps_or_duplicates(node, browser):
+def test_reconnect_resumes_without_gaps_or_duplicates(node, other_node, browser):
     room = "resume"
     alice, bob = browser("resume-alice"), browser("resume-bob")
     sign_in(alice, node, "alice", room)
-    sign_in(bob, node, "bob", room)
+    sign_in(bob, other_node, "bob", room)
     say(bob, "before the drop")
     wait_text(alice, room, "before the drop", "alice")
 

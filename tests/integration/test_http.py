@@ -3,7 +3,7 @@
 
 import pytest
 
-from chat_harness import metric_total, unique
+from chat_harness import metric_total, unique, wait_until
 
 
 def assert_json_error(r, status, code=None):
@@ -39,6 +39,9 @@ def test_index_page(node):
 def test_health_and_ready(node):
     r = node.get("/healthz")
     assert r.status_code == 200 and r.json() == {"status": "ok"}
+    # /readyz turns 200 once the node has joined its cluster (a node without seeds: at once
+    # after its gossip starts, which may be a moment after /healthz).
+    wait_until(lambda: node.get("/readyz").status_code == 200, 10, what="/readyz 200")
     r = node.get("/readyz")
     assert r.status_code == 200 and r.json() == {"status": "ready"}
 
@@ -52,8 +55,13 @@ def test_cluster(node):
     members = body["members"]
     assert len(members) == 1, members
     m = members[0]
-    assert m["id"] == "n1" and m["status"] == "alive" and m["incarnation"] == 0, m
-    assert "host" in m and m["port"] == node.port, m
+    # A lone node is a cluster of one: alive, itself, with an incarnation number (gossip starts
+    # incarnations at the start time in ms, so a restarted node outranks what others remember).
+    assert m["id"] == "n1" and m["status"] == "alive" and m["self"] is True, m
+    assert isinstance(m["incarnation"], int) and m["incarnation"] >= 0, m
+    assert m["host"] == "127.0.0.1" and m["port"] == node.port, m
+    assert isinstance(m["internalPort"], int) and m["internalPort"] > 0, m
+    assert m["gossip"].startswith("127.0.0.1:"), m
 
 
 CONTRACT_METRICS = ("chat_messages_sequenced_total", "chat_messages_delivered_total", "chat_connections",

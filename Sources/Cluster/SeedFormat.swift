@@ -2,8 +2,8 @@ import ChatCore
 import Foundation
 
 /// The seed-compatible rendering of a message: `[YYYY-MM-DD HH:MM:SS] text (user)` in UTC.
-enum SeedFormat {
-    static func line(for message: ChatMessage) -> String {
+public enum SeedFormat {
+    public static func line(for message: ChatMessage) -> String {
         var seconds = time_t(message.ts / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)

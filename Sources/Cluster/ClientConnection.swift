@@ -8,23 +8,23 @@ import Synchronization
 /// The hub never waits for a client. Frames go into a queue of at most `capacity` frames; a
 /// client that lets it fill up is cut off (`overflowed` is set, the queue is finished, and
 /// `onOverflow` closes the socket) and is expected to reconnect and resume with `since`.
-final class ClientConnection: Sendable {
-    enum Format: Sendable {
+public final class ClientConnection: Sendable {
+    public enum Format: Sendable {
         /// Protocol v1 JSON frames.
         case json
         /// The seed-compatible text line `[YYYY-MM-DD HH:MM:SS] text (user)`; messages only.
         case seed
     }
 
-    let id: UInt64
-    let session: String
-    let format: Format
-    let frames: AsyncStream<ByteBuffer>
+    public let id: UInt64
+    public let session: String
+    public let format: Format
+    public let frames: AsyncStream<ByteBuffer>
     private let continuation: AsyncStream<ByteBuffer>.Continuation
     private let overflow = Atomic<Bool>(false)
     private let onOverflow: @Sendable () -> Void
 
-    init(id: UInt64, session: String, format: Format, capacity: Int, onOverflow: @escaping @Sendable () -> Void) {
+    public init(id: UInt64, session: String, format: Format, capacity: Int, onOverflow: @escaping @Sendable () -> Void) {
         self.id = id
         self.session = session
         self.format = format
@@ -34,10 +34,10 @@ final class ClientConnection: Sendable {
     }
 
     /// Whether the client was cut off for not keeping up.
-    var overflowed: Bool { overflow.load(ordering: .relaxed) }
+    public var overflowed: Bool { overflow.load(ordering: .relaxed) }
 
     /// Queues an encoded frame. Never blocks.
-    func enqueue(_ buffer: ByteBuffer) {
+    public func enqueue(_ buffer: ByteBuffer) {
         if case .dropped = continuation.yield(buffer) {
             if !overflow.exchange(true, ordering: .relaxed) {
                 continuation.finish()
@@ -47,14 +47,14 @@ final class ClientConnection: Sendable {
     }
 
     /// Encodes and queues a protocol frame.
-    func send(_ frame: ServerFrame) {
+    public func send(_ frame: ServerFrame) {
         var writer = JSONWriter()
         frame.write(into: &writer)
         enqueue(ByteBuffer(bytes: writer.bytes))
     }
 
     /// Ends the queue; the writer finishes what is queued and stops.
-    func finish() {
+    public func finish() {
         continuation.finish()
     }
 }

@@ -1,0 +1,108 @@
+import ChatCore
+import Ring
+
+/// Client operations: each goes to the room's owner on this node's ring.
+extension ChatCluster {
+    /// Joins `connection` to `room` as `user`: the owner registers the session and answers with a
+    /// snapshot; the connection is added to the local room, and gets `joined`, in the owner's
+    /// order, so that no message falls between the snapshot and the live stream.
+    public func join(
+        room: String, connection: ClientConnection, user: String, since: UInt64?, ref: JSONValue?, announce: Bool = true
+    )
+        async throws
+    {
+        try await routed(room) { target in
+            let add: @Sendable (RoomSnapshot) -> Void = { [local] snapshot in
+                let joined: ServerFrame? =
+                    announce
+                    ? .joined(
+                        room: room, ref: ref, seq: snapshot.seq, history: snapshot.messages, members: snapshot.members,
+                        truncated: snapshot.truncated) : nil
+                local.add(connection: connection, user: user, room: room, owner: target, snapshot: snapshot, joined: joined)
+            }
+            if target == nodeID {
+                try await owner.join(room: room, user: user, since: since, subscriber: localSubscriber, reply: add)
+            } else {
+                let reply = try await link(to: target).request({ .join(corr: $0, room: room, user: user, since: since) }) { frame in
+                    if case .joinReply(_, let snapshot) = frame { add(snapshot) }
+                }
+                try Self.check(reply)
+            }
+        }
+    }
+
+    /// Removes `connection` from `room`; false when it was not in it. The owner is told after.
+    public func leave(room: String, connection: ClientConnection, user: String) async -> Bool {
+        guard local.remove(connection: connection, room: room) else { return false }
+        try? await routed(room) { target in
+            if target == nodeID {
+                try await owner.leave(room: room, user: user, node: nodeID)
+            } else {
+                try Self.check(try await link(to: target).request { .leave(corr: $0, room: room, user: user) })
+            }
+        }
+        return true
+    }
+
+    /// Sends a message through the room's owner; returns its seq.
+    public func send(room: String, user: String, id: String, text: String) async throws -> (seq: UInt64, duplicate: Bool) {
+        try await routed(room) { target in
+            if target == nodeID {
+                return try await owner.send(room: room, user: user, id: id, text: text)
+            }
+            let reply = try await link(to: target).request { .send(corr: $0, room: room, user: user, id: id, text: text) }
+            try Self.check(reply)
+            guard case .sendReply(_, let seq, let duplicate) = reply else {
+                throw ProtocolError(.internal, "unexpected reply from \(target)")
+            }
+            return (seq, duplicate)
+        }
+    }
+
+    /// A page of history: the first `limit` above `since`, or the `limit` just below `before`.
+    public func messages(room: String, before: UInt64?, since: UInt64?, limit: Int) async throws -> [ChatMessage] {
+        try await routed(room) { target in
+            if target == nodeID {
+                return try await owner.messages(room: room, before: before, since: since, limit: limit).messages
+            }
+            let reply = try await link(to: target).request {
+                .history(corr: $0, room: room, before: before, since: since, limit: UInt32(limit))
+            }
+            try Self.check(reply)
+            guard case .messagesReply(_, let snapshot) = reply else { throw ProtocolError(.internal, "unexpected reply from \(target)") }
+            return snapshot.messages
+        }
+    }
+
+    /// The room's owner, latest seq and members.
+    public func info(room: String) async throws -> (owner: String, seq: UInt64, members: [String]) {
+        try await routed(room) { target in
+            if target == nodeID {
+                let snapshot = try await owner.info(room: room)
+                return (target, snapshot.seq, snapshot.members)
+            }
+            let reply = try await link(to: target).request { .info(corr: $0, room: room) }
+            try Self.check(reply)
+            guard case .messagesReply(_, let snapshot) = reply else { throw ProtocolError(.internal, "unexpected reply from \(target)") }
+            return (target, snapshot.seq, snapshot.members)
+        }
+    }
+
+    /// Runs `body` against the room's owner; while the answer is `unavailable` (no link yet, the
+    /// ring is settling, the room is loading elsewhere), tries again for up to three seconds,
+    /// looking the owner up afresh each time. Safe because every request is idempotent at the
+    /// owner (sends by their id).
+    func routed<T: Sendable>(_ room: String, _ body: (String) async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + .seconds(3)
+        var delay: Duration = .milliseconds(25)
+        while true {
+            guard let target = ring.owner(of: room) else { throw ProtocolError(.unavailable, "no members") }
+            do {
+                return try await body(target)
+            } catch let error as ProtocolError where error.code == .unavailable && ContinuousClock.now + delay < deadline {
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .milliseconds(400))
+            }
+        }
+    }
+}

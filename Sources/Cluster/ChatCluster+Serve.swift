@@ -1,0 +1,56 @@
+import ChatCore
+import Ring
+
+/// Requests from other nodes, for rooms this node owns.
+extension ChatCluster {
+    /// Answers one request from `subscriber`'s node. A request for a room this node does not own
+    /// on its ring is answered `unavailable` (the asking node's ring is ahead or behind; it
+    /// retries). Replies that must precede later pushes are written under the owner's lock.
+    func serve(_ frame: InternalFrame, from subscriber: RemoteSubscriber) async {
+        let corr: UInt64
+        let room: String?
+        switch frame {
+        case .join(let c, let r, _, _), .leave(let c, let r, _), .send(let c, let r, _, _, _), .history(let c, let r, _, _, _),
+            .info(let c, let r), .resubscribe(let c, let r, _, _):
+            (corr, room) = (c, r)
+        case .stats(let c):
+            subscriber.push(.statsReply(corr: c, rooms: UInt64(owner.roomCount)))
+            return
+        default:
+            return
+        }
+        if let room, ring.owner(of: room) != nodeID {
+            subscriber.push(.error(corr: corr, code: ErrorCode.unavailable.rawValue, message: "\(nodeID) does not own \(room); retry"))
+            return
+        }
+        do {
+            switch frame {
+            case .join(_, let room, let user, let since):
+                try await owner.join(room: room, user: user, since: since, subscriber: subscriber) { snapshot in
+                    subscriber.push(.joinReply(corr: corr, snapshot: snapshot))
+                }
+            case .leave(_, let room, let user):
+                try await owner.leave(room: room, user: user, node: subscriber.nodeID)
+                subscriber.push(.ok(corr: corr))
+            case .send(_, let room, let user, let id, let text):
+                let ack = try await owner.send(room: room, user: user, id: id, text: text)
+                subscriber.push(.sendReply(corr: corr, seq: ack.seq, duplicate: ack.duplicate))
+            case .history(_, let room, let before, let since, let limit):
+                let page = try await owner.messages(room: room, before: before, since: since, limit: Int(limit))
+                subscriber.push(.messagesReply(corr: corr, snapshot: page))
+            case .info(_, let room):
+                subscriber.push(.messagesReply(corr: corr, snapshot: try await owner.info(room: room)))
+            case .resubscribe(_, let room, let since, let sessions):
+                try await owner.resubscribe(room: room, since: since, sessions: sessions, subscriber: subscriber) { snapshot in
+                    subscriber.push(.messagesReply(corr: corr, snapshot: snapshot))
+                }
+            default:
+                break
+            }
+        } catch let error as ProtocolError {
+            subscriber.push(.error(corr: corr, code: error.code.rawValue, message: error.message))
+        } catch {
+            subscriber.push(.error(corr: corr, code: ErrorCode.internal.rawValue, message: "\(error)"))
+        }
+    }
+}

@@ -1,0 +1,263 @@
+import ChatCore
+import Gossip
+import History
+import Logging
+import NIOCore
+import NIOPosix
+import Ring
+import ServiceLifecycle
+import Synchronization
+
+/// One node's part in the cluster: membership (gossip), the ring built from the live members,
+/// the rooms it owns (`RoomOwner`), its local subscribers (`LocalRooms`), and its links to the
+/// other nodes.
+///
+/// A client request for a room goes to the room's owner on this node's ring: a direct call when
+/// that is this node, a request over the owner's link otherwise. When the ring changes, rooms
+/// this node no longer owns are released, and rooms with local members subscribe again at
+/// their new owner with the last seq they delivered.
+public final class ChatCluster: Service, Sendable {
+    struct State {
+        var ring: HashRing
+        var members: [String: GossipMember] = [:]
+        var links: [String: PeerLink] = [:]
+        var gossip: GossipService?
+        var internalPort: Int?
+    }
+
+    /// A member as `/cluster` shows it.
+    public struct MemberInfo: Sendable {
+        public var member: GossipMember
+        public var isSelf: Bool
+        public var linkUp: Bool
+    }
+
+    public let nodeID: String
+    public let configuration: ClusterConfiguration
+    public let owner: RoomOwner
+    public let local: LocalRooms
+    let logger: Logger
+    let group: any EventLoopGroup
+    let state: Mutex<State>
+    private let joined = Atomic<Bool>(false)
+    /// Signalled whenever rooms may need to subscribe again.
+    let resubscribeSignal: AsyncStream<Void>.Continuation
+    private let resubscribeRequests: AsyncStream<Void>
+
+    public init(
+        configuration: ClusterConfiguration, roomConfiguration: RoomStateMachine.Configuration = .init(), history: any HistoryStore,
+        logger: Logger, now: @escaping @Sendable () -> Int64
+    ) {
+        self.nodeID = configuration.nodeID
+        self.configuration = configuration
+        self.logger = logger
+        self.group = MultiThreadedEventLoopGroup.singleton
+        self.owner = RoomOwner(nodeID: configuration.nodeID, configuration: roomConfiguration, history: history, logger: logger, now: now)
+        self.local = LocalRooms()
+        self.state = Mutex(State(ring: HashRing(members: [configuration.nodeID], virtualNodes: configuration.virtualNodes)))
+        (resubscribeRequests, resubscribeSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        ClusterMetrics.register()
+    }
+
+    /// Whether this node has joined the cluster (exchanged state with a member, or has no seeds).
+    public var isReady: Bool {
+        joined.load(ordering: .relaxed) || state.withLock { $0.gossip?.isJoined ?? false }
+    }
+
+    public var ring: HashRing { state.withLock { $0.ring } }
+
+    /// Every member this node knows, itself included.
+    public var members: [MemberInfo] {
+        state.withLock { state in
+            let known = state.gossip?.members ?? []
+            return known.map { MemberInfo(member: $0, isSelf: $0.id == nodeID, linkUp: state.links[$0.id]?.isConnected ?? false) }
+        }
+    }
+
+    /// Rooms ordered by `node` right now, asked over its link (this node's count directly).
+    public func roomsOwned(by node: String) async -> Int? {
+        if node == nodeID { return owner.roomCount }
+        guard let link = state.withLock({ $0.links[node] }),
+            case .statsReply(_, let rooms) = try? await link.request({ .stats(corr: $0) })
+        else { return nil }
+        return Int(rooms)
+    }
+
+    // MARK: Service
+
+    public func run() async throws {
+        let server = LinkServer(
+            nodeID: nodeID, secret: configuration.secret, logger: logger,
+            serve: { [self] frame, subscriber in await serve(frame, from: subscriber) },
+            closed: { [self] subscriber in owner.unsubscribe(subscriber) })
+        let serverChannel = try await server.bind(host: configuration.host, port: configuration.internalPort, group: group)
+        let internalPort = serverChannel.localAddress?.port ?? configuration.internalPort
+        var gossipConfiguration = GossipConfiguration(
+            nodeID: nodeID, bindHost: configuration.host, bindPort: configuration.gossipPort, seeds: configuration.seeds,
+            secret: configuration.secret,
+            metadata: ["host": configuration.host, "clientPort": String(configuration.clientPort), "internalPort": String(internalPort)],
+            settings: configuration.gossip)
+        gossipConfiguration.advertisedAddress = nil
+        let gossip = GossipService(configuration: gossipConfiguration, logger: logger)
+        state.withLock {
+            $0.gossip = gossip
+            $0.internalPort = internalPort
+        }
+        logger.info("internal links on \(configuration.host):\(internalPort), gossip on \(configuration.host):\(configuration.gossipPort)")
+        defer {
+            serverChannel.close(promise: nil)
+            let links = state.withLock { state in
+                defer { state.links = [:] }
+                return Array(state.links.values)
+            }
+            for link in links { link.stop() }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                for await _ in gossip.events { membershipChanged() }
+            }
+            group.addTask { [self] in await resubscribeLoop() }
+            group.addTask { [self] in
+                // Readiness: poll until gossip says it has joined.
+                while !Task.isCancelled {
+                    if gossip.isJoined {
+                        joined.store(true, ordering: .relaxed)
+                        membershipChanged()
+                        return
+                    }
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            membershipChanged()
+            // Gossip returns after graceful shutdown (having announced the leave).
+            try await gossip.run()
+            group.cancelAll()
+        }
+    }
+
+    // MARK: Membership
+
+    /// Rebuilds the ring from gossip's view, opens and closes links, releases rooms this node no
+    /// longer owns and asks rooms with local members to subscribe at their (new) owner.
+    func membershipChanged() {
+        let (oldRing, newRing, gone, added) = state.withLock { state -> (HashRing, HashRing, [PeerLink], [PeerLink]) in
+            let known = state.gossip?.members ?? []
+            var live: [String] = [nodeID]
+            var members: [String: GossipMember] = [:]
+            for member in known {
+                members[member.id] = member
+                if member.id != nodeID, member.status == .alive || member.status == .suspect { live.append(member.id) }
+            }
+            state.members = members
+            var gone: [PeerLink] = []
+            for (id, link) in state.links where !live.contains(id) {
+                gone.append(link)
+                state.links[id] = nil
+            }
+            var added: [PeerLink] = []
+            for id in live where id != nodeID && state.links[id] == nil {
+                guard let member = members[id], let host = member.metadata["host"],
+                    let port = member.metadata["internalPort"].flatMap(Int.init)
+                else { continue }
+                let link = PeerLink(
+                    peerID: id, host: host, port: port, nodeID: nodeID, secret: configuration.secret, group: group, logger: logger,
+                    onPush: { [self] frame in handlePush(frame, from: id) },
+                    onReady: { [self] _ in resubscribeSignal.yield() })
+                state.links[id] = link
+                added.append(link)
+            }
+            let oldRing = state.ring
+            state.ring = HashRing(members: live, virtualNodes: configuration.virtualNodes)
+            return (oldRing, state.ring, gone, added)
+        }
+        for link in added { link.start() }
+        for link in gone {
+            link.stop()
+            local.ownerLost(link.peerID)
+            owner.nodeGone(link.peerID)
+        }
+        if oldRing != newRing {
+            logger.info("ring: \(newRing.members.joined(separator: ", "))")
+            owner.release { newRing.owner(of: $0) == nodeID }
+        }
+        resubscribeSignal.yield()
+    }
+
+    /// A push from an owner over our link to it.
+    func handlePush(_ frame: InternalFrame, from peer: String) {
+        switch frame {
+        case .message(let message): local.deliver(message)
+        case .presence(let event): local.deliver(event)
+        case .moved:
+            local.ownerLost(peer)
+            resubscribeSignal.yield()
+        default: break
+        }
+    }
+
+    /// Subscribes rooms whose traffic does not come from their ring owner, whenever signalled
+    /// and every half second while some still need it.
+    private func resubscribeLoop() async {
+        var iterator = resubscribeRequests.makeAsyncIterator()
+        while !Task.isCancelled {
+            let pending = await resubscribeAll()
+            if pending {
+                try? await Task.sleep(for: .milliseconds(200))
+            } else {
+                guard await iterator.next() != nil else { return }
+            }
+        }
+    }
+
+    /// Returns true while some room still could not subscribe.
+    private func resubscribeAll() async -> Bool {
+        let ring = self.ring
+        let stale = local.subscriptions { room, owner in owner == nil || owner != ring.owner(of: room) }
+        var pending = false
+        for subscription in stale {
+            guard let target = ring.owner(of: subscription.room) else { continue }
+            do {
+                try await resubscribe(room: subscription.room, at: target, since: subscription.since, sessions: subscription.sessions)
+            } catch {
+                logger.debug("resubscribe of \(subscription.room) at \(target) failed: \(error)")
+                pending = true
+            }
+        }
+        return pending
+    }
+
+    private func resubscribe(room: String, at target: String, since: UInt64, sessions: [UserSessions]) async throws {
+        if target == nodeID {
+            try await owner.resubscribe(room: room, since: since, sessions: sessions, subscriber: localSubscriber) { snapshot in
+                local.resubscribed(room: room, owner: nodeID, missed: snapshot)
+            }
+            return
+        }
+        let link = try self.link(to: target)
+        let reply = try await link.request({ .resubscribe(corr: $0, room: room, since: since, sessions: sessions) }) { [local] frame in
+            if case .messagesReply(_, let snapshot) = frame { local.resubscribed(room: room, owner: target, missed: snapshot) }
+        }
+        try Self.check(reply)
+    }
+
+    var localSubscriber: LocalSubscriber {
+        LocalSubscriber(nodeID: nodeID, local: local) { [self] _ in
+            local.ownerLost(nodeID)
+            resubscribeSignal.yield()
+        }
+    }
+
+    func link(to node: String) throws -> PeerLink {
+        guard let link = state.withLock({ $0.links[node] }) else {
+            throw ProtocolError(.unavailable, "no link to \(node) yet; retry")
+        }
+        return link
+    }
+
+    /// Throws the error an owner answered with.
+    static func check(_ reply: InternalFrame) throws {
+        if case .error(_, let code, let message) = reply {
+            throw ProtocolError(ErrorCode(rawValue: code) ?? .internal, message)
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Gossip
+
+/// How one node takes part in the cluster.
+public struct ClusterConfiguration: Sendable {
+    public var nodeID: String
+    /// Address other nodes reach this node at (links and gossip), and the address it binds.
+    public var host: String
+    public var clientPort: Int
+    /// TCP port of internal links; 0 picks a free one (fine for a node nobody seeds from).
+    public var internalPort: Int
+    /// UDP port of gossip; 0 picks a free one.
+    public var gossipPort: Int
+    /// Gossip addresses to join through (our own is ignored). Empty: a cluster of one, until
+    /// another node names this one as its seed.
+    public var seeds: [GossipAddress]
+    /// The cluster secret: authenticates gossip datagrams and the internal links' handshake.
+    public var secret: String
+    public var virtualNodes: Int
+    public var gossip: SWIMSettings
+
+    public init(
+        nodeID: String, host: String, clientPort: Int, internalPort: Int, gossipPort: Int, seeds: [GossipAddress], secret: String,
+        virtualNodes: Int, gossip: SWIMSettings = .init()
+    ) {
+        self.nodeID = nodeID
+        self.host = host
+        self.clientPort = clientPort
+        self.internalPort = internalPort
+        self.gossipPort = gossipPort
+        self.seeds = seeds
+        self.secret = secret
+        self.virtualNodes = virtualNodes
+        self.gossip = gossip
+    }
+}

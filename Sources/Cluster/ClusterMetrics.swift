@@ -1,0 +1,31 @@
+import Metrics
+import Synchronization
+
+/// The cluster layer's metrics (Prometheus names).
+enum ClusterMetrics {
+    static let sequenced = Counter(label: "chat_messages_sequenced_total")
+    static let duplicates = Counter(label: "chat_messages_duplicate_total")
+    static let delivered = Counter(label: "chat_messages_delivered_total")
+    static let forwarded = Counter(label: "chat_cluster_forwarded_total")
+    static let pushed = Counter(label: "chat_cluster_pushed_total")
+    static let roomLoadFailures = Counter(label: "chat_room_load_failures_total")
+    static let rooms = Gauge(label: "chat_rooms")
+    static let linksUp = Gauge(label: "chat_cluster_links_up")
+    private static let linksUpCount = Atomic<Int>(0)
+
+    /// Records a link going up (+1) or down (-1).
+    static func linkChanged(by delta: Int) {
+        linksUp.record(linksUpCount.add(delta, ordering: .relaxed).newValue)
+    }
+    static let linkRejected = Counter(label: "chat_cluster_link_rejected_total")
+    static let ownerChanges = Counter(label: "chat_cluster_room_owner_changes_total")
+
+    /// Creates every metric at zero so `/metrics` lists them from the start.
+    static func register() {
+        for counter in [sequenced, duplicates, delivered, forwarded, pushed, roomLoadFailures, linkRejected, ownerChanges] {
+            counter.increment(by: 0)
+        }
+        rooms.record(0)
+        linksUp.record(0)
+    }
+}

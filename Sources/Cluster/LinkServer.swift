@@ -1,0 +1,143 @@
+import ChatCore
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+
+/// Accepts internal links from other nodes. Each link proves the cluster secret first; then its
+/// frames are requests for rooms this node owns, answered on the same link.
+final class LinkServer: Sendable {
+    private let nodeID: String
+    private let secret: String
+    private let logger: Logger
+    private let serve: @Sendable (InternalFrame, RemoteSubscriber) async -> Void
+    private let closed: @Sendable (RemoteSubscriber) -> Void
+
+    init(
+        nodeID: String, secret: String, logger: Logger,
+        serve: @escaping @Sendable (InternalFrame, RemoteSubscriber) async -> Void,
+        closed: @escaping @Sendable (RemoteSubscriber) -> Void
+    ) {
+        self.nodeID = nodeID
+        self.secret = secret
+        self.logger = logger
+        self.serve = serve
+        self.closed = closed
+    }
+
+    func bind(host: String, port: Int, group: any EventLoopGroup) async throws -> any Channel {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let decoder = try LinkFraming.addHandlers(to: channel.pipeline.syncOperations)
+                    try channel.pipeline.syncOperations.addHandler(
+                        LinkServerHandler(
+                            handshake: LinkHandshake(role: .server, nodeID: nodeID, secret: secret), decoder: decoder, logger: logger,
+                            serve: serve, closed: closed))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+    }
+}
+
+/// A node subscribed over an inbound link: pushes and replies are written to that link.
+final class RemoteSubscriber: RoomSubscriber {
+    let nodeID: String
+    let channel: any Channel
+
+    init(nodeID: String, channel: any Channel) {
+        self.nodeID = nodeID
+        self.channel = channel
+    }
+
+    func push(_ frame: InternalFrame) {
+        ClusterMetrics.pushed.increment()
+        channel.writeAndFlush(frame.encoded, promise: nil)
+    }
+}
+
+/// The server end of a link: the handshake, then requests handed to the cluster.
+final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var handshake: LinkHandshake
+    private let decoder: LinkFrameDecoder
+    private let logger: Logger
+    private let serve: @Sendable (InternalFrame, RemoteSubscriber) async -> Void
+    private let closed: @Sendable (RemoteSubscriber) -> Void
+    private var subscriber: RemoteSubscriber?
+    private var rejected = false
+
+    init(
+        handshake: LinkHandshake, decoder: LinkFrameDecoder, logger: Logger,
+        serve: @escaping @Sendable (InternalFrame, RemoteSubscriber) async -> Void,
+        closed: @escaping @Sendable (RemoteSubscriber) -> Void
+    ) {
+        self.handshake = handshake
+        self.decoder = decoder
+        self.logger = logger
+        self.serve = serve
+        self.closed = closed
+    }
+
+    /// A peer that has not proved the secret within `LinkFraming.handshakeTimeout` is dropped.
+    func channelActive(context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: LinkFraming.handshakeTimeout) { [self] in
+            if subscriber == nil && channel.isActive { reject(channel, "no handshake within \(LinkFraming.handshakeTimeout)") }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !rejected else { return }
+        var buffer = unwrapInboundIn(data)
+        guard let frame = try? InternalFrame.decode(&buffer) else {
+            reject(context.channel, "malformed frame")
+            return
+        }
+        guard let subscriber else {
+            switch handshake.receive(frame) {
+            case .send(let reply):
+                context.writeAndFlush(wrapOutboundOut(reply.encoded), promise: nil)
+            case .established(let peer):
+                subscriber = RemoteSubscriber(nodeID: peer, channel: context.channel)
+                decoder.limit = InternalFrame.maxFrameBytes
+            case .reject(let reason):
+                reject(context.channel, reason)
+            case .none:
+                break
+            }
+            return
+        }
+        let serve = self.serve
+        Task { await serve(frame, subscriber) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let subscriber { closed(subscriber) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if subscriber == nil {
+            reject(context.channel, "\(error)")
+        } else {
+            logger.warning("closing the link from \(subscriber?.nodeID ?? "?"): \(error)")
+            context.close(promise: nil)
+        }
+    }
+
+    /// Closes a link that failed the handshake; counted and logged once per connection.
+    private func reject(_ channel: any Channel, _ reason: String) {
+        guard !rejected else { return }
+        rejected = true
+        ClusterMetrics.linkRejected.increment()
+        logger.warning("refused an internal link from \(channel.remoteAddress?.description ?? "?"): \(reason)")
+        channel.close(promise: nil)
+    }
+}

@@ -1,0 +1,123 @@
+import ChatCore
+import Metrics
+import NIOCore
+import Synchronization
+
+/// The subscriber side of this node: which local client connections are in which room, what
+/// this node has delivered in each room, and at which owner it is subscribed.
+///
+/// Every message of a room reaches this node once (from the room's owner, over one link) and is
+/// encoded here once per client format; the same bytes are then queued for every local socket.
+/// `lastSeq` makes delivery idempotent: a message at or below it (seen again after a
+/// resubscribe) is dropped, so clients never see a seq twice.
+public final class LocalRooms: Sendable {
+    struct Member {
+        var connection: ClientConnection
+        var user: String
+    }
+
+    final class Room: @unchecked Sendable {
+        var members: [UInt64: Member] = [:]
+        /// The highest seq delivered to this node's clients.
+        var lastSeq: UInt64 = 0
+        /// The node whose link this room's traffic comes over (nil while none).
+        var owner: String?
+    }
+
+    private let rooms = Mutex<[String: Room]>([:])
+
+    public init() {}
+
+    /// Adds a connection to a room after the owner accepted the join, queueing `joined` first.
+    /// Called in the owner's order (under its lock, or from the link in frame order).
+    func add(
+        connection: ClientConnection, user: String, room name: String, owner: String, snapshot: RoomSnapshot,
+        joined: ServerFrame?
+    ) {
+        rooms.withLock { rooms in
+            let room = rooms[name] ?? Room()
+            rooms[name] = room
+            room.members[connection.id] = Member(connection: connection, user: user)
+            room.lastSeq = max(room.lastSeq, snapshot.seq)
+            room.owner = owner
+            if let joined { connection.send(joined) }
+        }
+    }
+
+    /// Removes a connection from a room; returns false when it was not in it.
+    func remove(connection: ClientConnection, room name: String) -> Bool {
+        rooms.withLock { rooms in
+            guard let room = rooms[name], room.members.removeValue(forKey: connection.id) != nil else { return false }
+            if room.members.isEmpty { rooms[name] = nil }
+            return true
+        }
+    }
+
+    /// Delivers a message to the room's local clients, once, in seq order.
+    func deliver(_ message: ChatMessage) {
+        rooms.withLock { rooms in
+            guard let room = rooms[message.room], message.seq > room.lastSeq else { return }
+            room.lastSeq = message.seq
+            var json: ByteBuffer?
+            var seed: ByteBuffer?
+            for member in room.members.values {
+                switch member.connection.format {
+                case .json:
+                    if json == nil {
+                        var writer = JSONWriter(capacity: 96 + message.text.utf8.count)
+                        ServerFrame.message(message).write(into: &writer)
+                        json = ByteBuffer(bytes: writer.bytes)
+                    }
+                    member.connection.enqueue(json!)
+                case .seed:
+                    if seed == nil { seed = ByteBuffer(string: SeedFormat.line(for: message)) }
+                    member.connection.enqueue(seed!)
+                }
+            }
+            ClusterMetrics.delivered.increment(by: room.members.count)
+        }
+    }
+
+    /// Delivers a presence change to the room's local protocol-v1 clients.
+    func deliver(_ event: PresenceEvent) {
+        rooms.withLock { rooms in
+            guard let room = rooms[event.room] else { return }
+            var writer = JSONWriter()
+            ServerFrame.presence(event).write(into: &writer)
+            let buffer = ByteBuffer(bytes: writer.bytes)
+            for member in room.members.values where member.connection.format == .json {
+                member.connection.enqueue(buffer)
+            }
+        }
+    }
+
+    /// What this node must tell a new owner to subscribe again: each room's last delivered seq
+    /// and its sessions per user.
+    func subscriptions(where predicate: (String, String?) -> Bool) -> [(room: String, since: UInt64, sessions: [UserSessions])] {
+        rooms.withLock { rooms in
+            rooms.compactMap { name, room in
+                guard predicate(name, room.owner) else { return nil }
+                var counts: [String: UInt32] = [:]
+                for member in room.members.values { counts[member.user, default: 0] += 1 }
+                let sessions = counts.sorted { $0.key < $1.key }.map { UserSessions(user: $0.key, count: $0.value) }
+                return (name, room.lastSeq, sessions)
+            }
+        }
+    }
+
+    /// Records that a room's traffic now comes from `owner`, and delivers what it missed.
+    func resubscribed(room name: String, owner: String, missed: RoomSnapshot) {
+        rooms.withLock { rooms in rooms[name]?.owner = owner }
+        for message in missed.messages { deliver(message) }
+    }
+
+    /// Marks rooms whose owner link was lost (their owner is unknown until they resubscribe).
+    func ownerLost(_ owner: String) {
+        rooms.withLock { rooms in
+            for room in rooms.values where room.owner == owner { room.owner = nil }
+        }
+    }
+
+    /// Names of the rooms that have local members.
+    var roomNames: [String] { rooms.withLock { Array($0.keys) } }
+}

@@ -1,0 +1,32 @@
+import ChatCore
+
+/// A node subscribed to a room at its owner: where the owner pushes the room's traffic.
+///
+/// The owner calls `push` under its room lock, so pushes (and the replies it sends through the
+/// same subscriber) reach the node in the owner's order.
+public protocol RoomSubscriber: AnyObject, Sendable {
+    var nodeID: String { get }
+    func push(_ frame: InternalFrame)
+}
+
+/// This node subscribed to a room it owns itself: pushes are direct calls, no link.
+final class LocalSubscriber: RoomSubscriber {
+    let nodeID: String
+    let local: LocalRooms
+    let onMoved: @Sendable (String) -> Void
+
+    init(nodeID: String, local: LocalRooms, onMoved: @escaping @Sendable (String) -> Void) {
+        self.nodeID = nodeID
+        self.local = local
+        self.onMoved = onMoved
+    }
+
+    func push(_ frame: InternalFrame) {
+        switch frame {
+        case .message(let message): local.deliver(message)
+        case .presence(let event): local.deliver(event)
+        case .moved(let room): onMoved(room)
+        default: break
+        }
+    }
+}

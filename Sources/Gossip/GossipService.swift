@@ -1,0 +1,421 @@
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+public struct GossipConfiguration: Sendable {
+    public var nodeID: String
+    public var bindHost: String
+    public var bindPort: Int
+    /// The address other members reach us at. Defaults to `bindHost:boundPort` (the port
+    /// actually bound, so port 0 works); a wildcard bind host (`0.0.0.0`, `::`) is advertised as
+    /// 127.0.0.1, so set this when binding to all interfaces of a real host.
+    public var advertisedAddress: GossipAddress?
+    /// Addresses to join through; may include our own address, which is ignored.
+    public var seeds: [GossipAddress]
+    /// Cluster secret: datagrams carry an HMAC-SHA256 tag keyed with SHA256(secret).
+    public var secret: String
+    public var metadata: [String: String]
+    public var settings: SWIMSettings
+
+    public init(
+        nodeID: String, bindHost: String, bindPort: Int, seeds: [GossipAddress], secret: String,
+        metadata: [String: String] = [:], settings: SWIMSettings = .init()
+    ) {
+        self.nodeID = nodeID
+        self.bindHost = bindHost
+        self.bindPort = bindPort
+        self.advertisedAddress = nil
+        self.seeds = seeds
+        self.secret = secret
+        self.metadata = metadata
+        self.settings = settings
+    }
+}
+
+public enum GossipError: Error, Equatable {
+    /// Our own record (id, address, metadata) does not fit in one datagram.
+    case memberRecordTooLarge(Int)
+}
+
+/// The NIO shell around `SWIMEndpoint`: binds UDP, feeds datagrams and timer ticks to the pure
+/// state machine, writes the datagrams it asks for, publishes member changes and metrics.
+///
+/// Everything runs on the channel's event loop (reads, the one timer); the state sits behind a
+/// mutex so that `members`, `isJoined` and `leave()` can be used from anywhere.
+public final class GossipService: Service, Sendable {
+    private enum Phase: Sendable, Equatable {
+        case idle, running, leaving, stopped
+    }
+
+    private struct State: Sendable {
+        var phase: Phase = .idle
+        var endpoint: SWIMEndpoint?
+        var channel: (any Channel)?
+        var timer: Scheduled<Void>?
+        var timerDeadline: NIODeadline?
+        var stopWaiters: [CheckedContinuation<Void, Never>] = []
+        var members: [GossipMember]
+        var isJoined = false
+        var boundPort: Int?
+        var addresses: [GossipAddress: SocketAddress] = [:]
+        var stats = SWIMStats()
+        var bad: UInt64 = 0
+        var sent: UInt64 = 0
+        var received: UInt64 = 0
+        var alive = -1
+    }
+
+    private struct Metrics: Sendable {
+        let rounds = Counter(label: "chat_gossip_rounds_total")
+        let suspicions = Counter(label: "chat_gossip_suspicions_total")
+        let deaths = Counter(label: "chat_gossip_deaths_total")
+        let badDatagrams = Counter(label: "chat_gossip_bad_datagrams_total")
+        let sent = Counter(label: "chat_gossip_datagrams_sent_total")
+        let received = Counter(label: "chat_gossip_datagrams_received_total")
+        let alive = Gauge(label: "chat_gossip_members_alive")
+    }
+
+    public let configuration: GossipConfiguration
+    private let logger: Logger
+    private let state: Mutex<State>
+    private let metrics = Metrics()
+    private let eventStream: AsyncStream<GossipEvent>
+    private let eventContinuation: AsyncStream<GossipEvent>.Continuation
+
+    public init(configuration: GossipConfiguration, logger: Logger) {
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "gossip.node"] = "\(configuration.nodeID)"
+        self.logger = logger
+        let provisional = GossipMember(
+            id: configuration.nodeID,
+            address: configuration.advertisedAddress ?? GossipAddress(host: configuration.bindHost, port: configuration.bindPort),
+            metadata: configuration.metadata)
+        self.state = Mutex(State(members: [provisional]))
+        (eventStream, eventContinuation) = AsyncStream.makeStream(of: GossipEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Snapshot of every member known, this node included, all statuses (dead and left members
+    /// stay for `deadMemberRetention`).
+    public var members: [GossipMember] { state.withLock { $0.members } }
+
+    /// Member changes, in order. One consumer. Finishes when `run()` returns.
+    public var events: AsyncStream<GossipEvent> { eventStream }
+
+    /// True once full state was exchanged with another member (or at once without other seeds).
+    public var isJoined: Bool { state.withLock { $0.isJoined } }
+
+    /// The UDP port actually bound, once `run()` has bound it.
+    public var boundPort: Int? { state.withLock { $0.boundPort } }
+
+    /// Binds, joins through the seeds (retrying with back-off until one answers), runs until
+    /// graceful shutdown or `leave()`, announces `.left` for `leaveDuration`, and returns.
+    /// Cancellation stops at once, without the announcement.
+    public func run() async throws {
+        let proceed = state.withLock { s -> Bool in
+            guard s.phase == .idle else { return false }
+            s.phase = .running
+            return true
+        }
+        guard proceed else { return }
+        let channel: any Channel
+        do {
+            channel = try await bind()
+        } catch {
+            stop()
+            eventContinuation.finish()
+            throw error
+        }
+        let bound = channel.localAddress?.port ?? configuration.bindPort
+        let advertised = configuration.advertisedAddress ?? GossipAddress(host: Self.advertisableHost(configuration.bindHost), port: bound)
+        let me = GossipMember(
+            id: configuration.nodeID, address: advertised, metadata: configuration.metadata, status: .alive,
+            incarnation: Self.millisecondsSinceEpoch())
+        let recordSize = SWIMCodec.encodedSize(of: SWIMUpdate(member: me))
+        guard recordSize <= SWIMCodec.maxRecordSize else {
+            try? await channel.close()
+            stop()
+            eventContinuation.finish()
+            throw GossipError.memberRecordTooLarge(recordSize)
+        }
+        let seeds = configuration.seeds.filter { !isOwnAddress($0, advertised: advertised, boundPort: bound) }
+        let instance = SWIMInstance(
+            settings: configuration.settings, myself: me, seeds: seeds, now: Self.now(),
+            randomSeed: UInt64.random(in: .min ... .max))
+        let stillRunning = state.withLock { s -> Bool in
+            s.boundPort = bound
+            s.channel = channel
+            s.endpoint = SWIMEndpoint(instance: instance, secret: configuration.secret)
+            return s.phase != .stopped
+        }
+        logger.info("gossip bound", metadata: ["address": "\(advertised)", "seeds": "\(seeds)"])
+        if stillRunning {
+            onEventLoop { $0.tick(now: $1) }
+            let leaving = state.withLock { $0.phase == .leaving }
+            if leaving { onEventLoop { $0.leave(now: $1) } }
+            await withGracefulShutdownHandler {
+                await withTaskCancellationHandler {
+                    await self.waitUntilStopped()
+                } onCancel: {
+                    self.stop()
+                }
+            } onGracefulShutdown: {
+                self.beginLeave()
+            }
+        }
+        stop()
+        try? await channel.close()
+        eventContinuation.finish()
+        logger.info("gossip stopped")
+    }
+
+    /// Graceful leave now: announces `.left` for `leaveDuration`, then `run()` returns.
+    /// Idempotent; returns once the announcement is over (at once if not running).
+    public func leave() async {
+        beginLeave()
+        await waitUntilStopped()
+    }
+
+    // MARK: - Internals
+
+    private func bind() async throws -> any Channel {
+        // No SO_REUSEADDR: on Linux it would let a second node bind the same UDP port silently.
+        try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(GossipInboundHandler(service: self))
+                }
+            }
+            .bind(host: configuration.bindHost, port: configuration.bindPort)
+            .get()
+    }
+
+    private func beginLeave() {
+        let action = state.withLock { s -> Int in
+            switch s.phase {
+            case .idle:
+                s.phase = .stopped
+                return 0
+            case .running:
+                s.phase = .leaving
+                return s.endpoint == nil ? 0 : 1
+            case .leaving, .stopped:
+                return 0
+            }
+        }
+        if action == 1 {
+            logger.info("gossip leaving")
+            onEventLoop { $0.leave(now: $1) }
+        }
+    }
+
+    private func stop() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.phase = .stopped
+            s.timer?.cancel()
+            s.timer = nil
+            s.timerDeadline = nil
+            defer { s.stopWaiters = [] }
+            return s.stopWaiters
+        }
+        for w in waiters { w.resume() }
+    }
+
+    private func waitUntilStopped() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let stopped = state.withLock { s -> Bool in
+                if s.phase == .stopped { return true }
+                s.stopWaiters.append(c)
+                return false
+            }
+            if stopped { c.resume() }
+        }
+    }
+
+    fileprivate func received(_ bytes: [UInt8], from source: GossipAddress) {
+        drive { $0.receive(bytes, from: source, now: $1) }
+    }
+
+    private func timerFired() {
+        state.withLock { s in
+            s.timer = nil
+            s.timerDeadline = nil
+        }
+        drive { $0.tick(now: $1) }
+    }
+
+    /// Runs `body` through `drive` on the channel's event loop, where reads and timers run too, so
+    /// that events are handled (and member changes published) one at a time, in order.
+    private func onEventLoop(_ body: @escaping @Sendable (inout SWIMEndpoint, SWIMInstant) -> [SWIMEndpointOutput]) {
+        guard let channel = state.withLock({ $0.channel }) else { return }
+        if channel.eventLoop.inEventLoop {
+            drive(body)
+        } else {
+            channel.eventLoop.execute { self.drive(body) }
+        }
+    }
+
+    /// Runs one event through the endpoint, then performs what it asks. Called on the event loop.
+    private func drive(_ body: (inout SWIMEndpoint, SWIMInstant) -> [SWIMEndpointOutput]) {
+        struct Work {
+            var outputs: [SWIMEndpointOutput] = []
+            var channel: (any Channel)?
+            var sends: [(SocketAddress, [UInt8])] = []
+            var waiters: [CheckedContinuation<Void, Never>] = []
+        }
+        let work = state.withLock { s -> Work in
+            var work = Work()
+            guard s.phase == .running || s.phase == .leaving, s.endpoint != nil, let channel = s.channel else { return work }
+            work.channel = channel
+            work.outputs = body(&s.endpoint!, Self.now())
+            var changed = false
+            for o in work.outputs {
+                switch o {
+                case .datagram(let bytes, let to):
+                    if let address = resolve(to, cache: &s.addresses) { work.sends.append((address, bytes)) }
+                case .memberChanged:
+                    changed = true
+                }
+            }
+            let endpoint = s.endpoint!
+            let instance = endpoint.instance
+            if changed { s.members = instance.members }
+            s.isJoined = instance.isJoined
+            updateMetrics(&s, endpoint)
+            if instance.hasLeft {
+                s.phase = .stopped
+                s.timer?.cancel()
+                s.timer = nil
+                s.timerDeadline = nil
+                work.waiters = s.stopWaiters
+                s.stopWaiters = []
+            } else {
+                let next = max(0, instance.nextDeadline.nanoseconds)
+                let deadline = NIODeadline.uptimeNanoseconds(UInt64(next))
+                if s.timerDeadline == nil || deadline < s.timerDeadline! {
+                    s.timer?.cancel()
+                    s.timerDeadline = deadline
+                    s.timer = channel.eventLoop.scheduleTask(deadline: deadline) { self.timerFired() }
+                }
+            }
+            return work
+        }
+        if let channel = work.channel, !work.sends.isEmpty {
+            for (address, bytes) in work.sends {
+                channel.write(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)), promise: nil)
+            }
+            channel.flush()
+        }
+        for o in work.outputs {
+            if case .memberChanged(let m) = o {
+                logger.info(
+                    "member changed",
+                    metadata: [
+                        "member": "\(m.id)", "status": "\(m.status.rawValue)", "incarnation": "\(m.incarnation)", "address": "\(m.address)",
+                    ])
+                eventContinuation.yield(.memberChanged(m))
+            }
+        }
+        for w in work.waiters { w.resume() }
+    }
+
+    private func updateMetrics(_ s: inout State, _ endpoint: SWIMEndpoint) {
+        let stats = endpoint.instance.stats
+        if stats.rounds > s.stats.rounds { metrics.rounds.increment(by: Int64(stats.rounds - s.stats.rounds)) }
+        if stats.suspicions > s.stats.suspicions { metrics.suspicions.increment(by: Int64(stats.suspicions - s.stats.suspicions)) }
+        if stats.deaths > s.stats.deaths { metrics.deaths.increment(by: Int64(stats.deaths - s.stats.deaths)) }
+        s.stats = stats
+        if endpoint.badDatagrams > s.bad {
+            metrics.badDatagrams.increment(by: Int64(endpoint.badDatagrams - s.bad))
+            logger.debug("dropped unauthenticated or malformed datagram")
+            s.bad = endpoint.badDatagrams
+        }
+        if endpoint.datagramsSent > s.sent {
+            metrics.sent.increment(by: Int64(endpoint.datagramsSent - s.sent))
+            s.sent = endpoint.datagramsSent
+        }
+        if endpoint.datagramsReceived > s.received {
+            metrics.received.increment(by: Int64(endpoint.datagramsReceived - s.received))
+            s.received = endpoint.datagramsReceived
+        }
+        let alive = endpoint.instance.aliveCount
+        if alive != s.alive {
+            metrics.alive.record(alive)
+            s.alive = alive
+        }
+    }
+
+    private func resolve(_ address: GossipAddress, cache: inout [GossipAddress: SocketAddress]) -> SocketAddress? {
+        if let cached = cache[address] { return cached }
+        let resolved: SocketAddress
+        if let ip = try? SocketAddress(ipAddress: address.host, port: address.port) {
+            resolved = ip
+        } else if let named = try? SocketAddress.makeAddressResolvingHost(address.host, port: address.port) {
+            // Only host names (e.g. "localhost") get here; resolved once and cached.
+            resolved = named
+        } else {
+            logger.warning("cannot resolve gossip address", metadata: ["address": "\(address)"])
+            return nil
+        }
+        if cache.count > 4096 { cache = [:] }
+        cache[address] = resolved
+        return resolved
+    }
+
+    private func isOwnAddress(_ seed: GossipAddress, advertised: GossipAddress, boundPort: Int) -> Bool {
+        if seed == advertised { return true }
+        guard seed.port == boundPort else { return false }
+        let local: Set<String> = [
+            "127.0.0.1", "localhost", "0.0.0.0", "::1", "::", configuration.bindHost, advertised.host,
+        ]
+        return local.contains(seed.host)
+    }
+
+    private static func advertisableHost(_ bindHost: String) -> String {
+        bindHost == "0.0.0.0" || bindHost == "::" || bindHost.isEmpty ? "127.0.0.1" : bindHost
+    }
+
+    static func now() -> SWIMInstant {
+        SWIMInstant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds))
+    }
+
+    /// Starting incarnation: wall-clock milliseconds, so a restarted process (same id) starts above
+    /// anything the cluster remembers of its previous life (the state machine also jumps above
+    /// any higher incarnation it hears about itself, for clocks that go backwards).
+    static func millisecondsSinceEpoch() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(max(0, ts.tv_sec)) * 1000 + UInt64(max(0, ts.tv_nsec)) / 1_000_000
+    }
+}
+
+private final class GossipInboundHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    let service: GossipService
+
+    init(service: GossipService) { self.service = service }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = Self.unwrapInboundIn(data)
+        var buffer = envelope.data
+        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        let from = GossipAddress(host: envelope.remoteAddress.ipAddress ?? "", port: envelope.remoteAddress.port ?? 0)
+        service.received(bytes, from: from)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // ICMP errors and the like: UDP goes on.
+    }
+}

@@ -1,0 +1,122 @@
+import ChatCore
+import History
+import Logging
+import Synchronization
+import Testing
+
+@testable import Cluster
+
+/// A subscribed node that records what the owner pushes to it, in order.
+final class RecordingSubscriber: RoomSubscriber {
+    let nodeID: String
+    let frames = Mutex<[InternalFrame]>([])
+
+    init(_ nodeID: String) { self.nodeID = nodeID }
+
+    func push(_ frame: InternalFrame) { frames.withLock { $0.append(frame) } }
+
+    var recorded: [InternalFrame] { frames.withLock { $0 } }
+
+    var messageSeqs: [UInt64] {
+        recorded.compactMap { if case .message(let m) = $0 { m.seq } else { nil } }
+    }
+
+    var presence: [PresenceEvent] {
+        recorded.compactMap { if case .presence(let p) = $0 { p } else { nil } }
+    }
+}
+
+@Suite("RoomOwner: one owner orders a room for many nodes")
+struct RoomOwnerTests {
+    func makeOwner(history: any HistoryStore = MemoryHistoryStore()) -> RoomOwner {
+        RoomOwner(nodeID: "o", configuration: .init(logCapacity: 100), history: history, logger: Logger(label: "test"), now: { 1000 })
+    }
+
+    @Test func sendsArePushedOnceToEachSubscribedNode() async throws {
+        let owner = makeOwner()
+        let a = RecordingSubscriber("a")
+        let b = RecordingSubscriber("b")
+        try await owner.join(room: "r", user: "alice", since: nil, subscriber: a) { _ in }
+        try await owner.join(room: "r", user: "ann", since: nil, subscriber: a) { _ in }
+        try await owner.join(room: "r", user: "bob", since: nil, subscriber: b) { _ in }
+        for i in 1...5 { _ = try await owner.send(room: "r", user: "alice", id: "\(i)", text: "t") }
+        #expect(a.messageSeqs == [1, 2, 3, 4, 5], "one copy per node, not per session")
+        #expect(b.messageSeqs == [1, 2, 3, 4, 5])
+        let retry = try await owner.send(room: "r", user: "alice", id: "3", text: "t")
+        #expect(retry.seq == 3 && retry.duplicate)
+        #expect(a.messageSeqs.count == 5)
+    }
+
+    @Test func theJoinReplyComesBeforeLaterPushes() async throws {
+        let owner = makeOwner()
+        let a = RecordingSubscriber("a")
+        _ = try await owner.send(room: "r", user: "x", id: "1", text: "t")
+        try await owner.join(room: "r", user: "alice", since: 0, subscriber: a) { snapshot in
+            a.push(.joinReply(corr: 1, snapshot: snapshot))
+        }
+        _ = try await owner.send(room: "r", user: "x", id: "2", text: "t")
+        #expect(a.presence.map(\.user) == ["alice"], "the joiner hears its own join after the reply")
+        guard case .joinReply(_, let snapshot) = a.recorded.first else {
+            Issue.record("first frame is not the join reply: \(a.recorded)")
+            return
+        }
+        #expect(snapshot.seq == 1)
+        #expect(snapshot.messages.map(\.seq) == [1])
+        #expect(a.messageSeqs == [2])
+    }
+
+    @Test func presenceIsAggregatedAcrossNodes() async throws {
+        let owner = makeOwner()
+        let a = RecordingSubscriber("a")
+        let b = RecordingSubscriber("b")
+        try await owner.join(room: "r", user: "alice", since: nil, subscriber: a) { _ in }
+        try await owner.join(room: "r", user: "alice", since: nil, subscriber: b) { _ in }
+        try await owner.join(room: "r", user: "bob", since: nil, subscriber: b) { _ in }
+        #expect(try await owner.info(room: "r").members == ["alice", "bob"])
+        // alice leaves on node a: she is still on node b, so no presence change.
+        try await owner.leave(room: "r", user: "alice", node: "a")
+        #expect(try await owner.info(room: "r").members == ["alice", "bob"])
+        #expect(b.presence.map(\.user) == ["bob"], "only bob's join was news to b after it subscribed")
+        // Node b dies: alice and bob leave.
+        let c = RecordingSubscriber("c")
+        try await owner.join(room: "r", user: "carol", since: nil, subscriber: c) { _ in }
+        owner.nodeGone("b")
+        #expect(try await owner.info(room: "r").members == ["carol"])
+        #expect(Set(c.presence.filter { $0.kind == .leave }.map(\.user)) == ["alice", "bob"])
+        #expect(c.presence.last?.members == 1)
+    }
+
+    @Test func resubscribeReplacesSessionsAndSendsWhatWasMissed() async throws {
+        let owner = makeOwner()
+        let a = RecordingSubscriber("a")
+        try await owner.join(room: "r", user: "alice", since: nil, subscriber: a) { _ in }
+        for i in 1...6 { _ = try await owner.send(room: "r", user: "x", id: "\(i)", text: "t") }
+        let again = RecordingSubscriber("a")
+        var missed: [UInt64] = []
+        try await owner.resubscribe(
+            room: "r", since: 4, sessions: [UserSessions(user: "alice", count: 1), UserSessions(user: "amy", count: 2)],
+            subscriber: again
+        ) { snapshot in missed = snapshot.messages.map(\.seq) }
+        #expect(missed == [5, 6])
+        #expect(try await owner.info(room: "r").members == ["alice", "amy"])
+        _ = try await owner.send(room: "r", user: "x", id: "7", text: "t")
+        #expect(again.messageSeqs == [7], "pushes go to the new subscription")
+        #expect(a.messageSeqs == [1, 2, 3, 4, 5, 6])
+    }
+
+    @Test func releasedRoomsTellSubscribersTheyMoved() async throws {
+        let history = MemoryHistoryStore()
+        let owner = makeOwner(history: history)
+        let a = RecordingSubscriber("a")
+        try await owner.join(room: "keep", user: "u", since: nil, subscriber: a) { _ in }
+        try await owner.join(room: "move", user: "u", since: nil, subscriber: a) { _ in }
+        _ = try await owner.send(room: "move", user: "u", id: "1", text: "t")
+        owner.release { $0 == "keep" }
+        #expect(a.recorded.contains(.moved(room: "move")))
+        #expect(!a.recorded.contains(.moved(room: "keep")))
+        #expect(owner.roomCount == 1)
+        // A new owner of "move" continues its seq from the history cache.
+        let next = makeOwner(history: history)
+        #expect(try await next.send(room: "move", user: "u", id: "2", text: "t").seq == 2)
+    }
+}
