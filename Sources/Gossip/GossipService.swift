@@ -1,7 +1,6 @@
 import Logging
 import Metrics
 import NIOCore
-import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
@@ -12,41 +11,6 @@ import Synchronization
 #elseif canImport(Darwin)
     import Darwin
 #endif
-
-public struct GossipConfiguration: Sendable {
-    public var nodeID: String
-    public var bindHost: String
-    public var bindPort: Int
-    /// The address other members reach us at. Defaults to `bindHost:boundPort` (the port
-    /// actually bound, so port 0 works); a wildcard bind host (`0.0.0.0`, `::`) is advertised as
-    /// 127.0.0.1, so set this when binding to all interfaces of a real host.
-    public var advertisedAddress: GossipAddress?
-    /// Addresses to join through; may include our own address, which is ignored.
-    public var seeds: [GossipAddress]
-    /// Cluster secret: datagrams carry an HMAC-SHA256 tag keyed with SHA256(secret).
-    public var secret: String
-    public var metadata: [String: String]
-    public var settings: SWIMSettings
-
-    public init(
-        nodeID: String, bindHost: String, bindPort: Int, seeds: [GossipAddress], secret: String,
-        metadata: [String: String] = [:], settings: SWIMSettings = .init()
-    ) {
-        self.nodeID = nodeID
-        self.bindHost = bindHost
-        self.bindPort = bindPort
-        self.advertisedAddress = nil
-        self.seeds = seeds
-        self.secret = secret
-        self.metadata = metadata
-        self.settings = settings
-    }
-}
-
-public enum GossipError: Error, Equatable {
-    /// Our own record (id, address, metadata) does not fit in one datagram.
-    case memberRecordTooLarge(Int)
-}
 
 /// The NIO shell around `SWIMEndpoint`: binds UDP, feeds datagrams and timer ticks to the pure
 /// state machine, writes the datagrams it asks for, publishes member changes and metrics.
@@ -189,18 +153,6 @@ public final class GossipService: Service, Sendable {
 
     // MARK: - Internals
 
-    private func bind() async throws -> any Channel {
-        // No SO_REUSEADDR: on Linux it would let a second node bind the same UDP port silently.
-        try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(GossipInboundHandler(service: self))
-                }
-            }
-            .bind(host: configuration.bindHost, port: configuration.bindPort)
-            .get()
-    }
-
     private func beginLeave() {
         let action = state.withLock { s -> Int in
             switch s.phase {
@@ -243,7 +195,8 @@ public final class GossipService: Service, Sendable {
         }
     }
 
-    fileprivate func received(_ bytes: [UInt8], from source: GossipAddress) {
+    /// Called by `GossipInboundHandler` (GossipService+Channel.swift) for each datagram read.
+    func received(_ bytes: [UInt8], from source: GossipAddress) {
         drive { $0.receive(bytes, from: source, now: $1) }
     }
 
@@ -397,25 +350,5 @@ public final class GossipService: Service, Sendable {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return UInt64(max(0, ts.tv_sec)) * 1000 + UInt64(max(0, ts.tv_nsec)) / 1_000_000
-    }
-}
-
-private final class GossipInboundHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-
-    let service: GossipService
-
-    init(service: GossipService) { self.service = service }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let envelope = Self.unwrapInboundIn(data)
-        var buffer = envelope.data
-        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-        let from = GossipAddress(host: envelope.remoteAddress.ipAddress ?? "", port: envelope.remoteAddress.port ?? 0)
-        service.received(bytes, from: from)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // ICMP errors and the like: UDP goes on.
     }
 }

@@ -1,0 +1,29 @@
+public struct GossipConfiguration: Sendable {
+    public var nodeID: String
+    public var bindHost: String
+    public var bindPort: Int
+    /// The address other members reach us at. Defaults to `bindHost:boundPort` (the port
+    /// actually bound, so port 0 works); a wildcard bind host (`0.0.0.0`, `::`) is advertised as
+    /// 127.0.0.1, so set this when binding to all interfaces of a real host.
+    public var advertisedAddress: GossipAddress?
+    /// Addresses to join through; may include our own address, which is ignored.
+    public var seeds: [GossipAddress]
+    /// Cluster secret: datagrams carry an HMAC-SHA256 tag keyed with SHA256(secret).
+    public var secret: String
+    public var metadata: [String: String]
+    public var settings: SWIMSettings
+
+    public init(
+        nodeID: String, bindHost: String, bindPort: Int, seeds: [GossipAddress], secret: String,
+        metadata: [String: String] = [:], settings: SWIMSettings = .init()
+    ) {
+        self.nodeID = nodeID
+        self.bindHost = bindHost
+        self.bindPort = bindPort
+        self.advertisedAddress = nil
+        self.seeds = seeds
+        self.secret = secret
+        self.metadata = metadata
+        self.settings = settings
+    }
+}
