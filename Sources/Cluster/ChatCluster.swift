@@ -19,10 +19,8 @@ import Synchronization
 public final class ChatCluster: Service, Sendable {
     struct State {
         var ring: HashRing
-        var members: [String: GossipMember] = [:]
         var links: [String: PeerLink] = [:]
         var gossip: GossipService?
-        var internalPort: Int?
     }
 
     /// A member as `/cluster` shows it.
@@ -92,17 +90,13 @@ public final class ChatCluster: Service, Sendable {
             closed: { [self] subscriber in owner.unsubscribe(subscriber) })
         let serverChannel = try await server.bind(host: configuration.host, port: configuration.internalPort, group: group)
         let internalPort = serverChannel.localAddress?.port ?? configuration.internalPort
-        var gossipConfiguration = GossipConfiguration(
+        let gossipConfiguration = GossipConfiguration(
             nodeID: nodeID, bindHost: configuration.host, bindPort: configuration.gossipPort, seeds: configuration.seeds,
             secret: configuration.secret,
             metadata: ["host": configuration.host, "clientPort": String(configuration.clientPort), "internalPort": String(internalPort)],
             settings: configuration.gossip)
-        gossipConfiguration.advertisedAddress = nil
         let gossip = GossipService(configuration: gossipConfiguration, logger: logger)
-        state.withLock {
-            $0.gossip = gossip
-            $0.internalPort = internalPort
-        }
+        state.withLock { $0.gossip = gossip }
         logger.info("internal links on \(configuration.host):\(internalPort), gossip on \(configuration.host):\(configuration.gossipPort)")
         defer {
             serverChannel.close(promise: nil)
@@ -148,7 +142,6 @@ public final class ChatCluster: Service, Sendable {
                 members[member.id] = member
                 if member.id != nodeID, member.status == .alive || member.status == .suspect { live.append(member.id) }
             }
-            state.members = members
             var gone: [PeerLink] = []
             for (id, link) in state.links where !live.contains(id) {
                 gone.append(link)
