@@ -18,8 +18,9 @@ import Synchronization
 /// their new owner with the last seq they delivered.
 public final class ChatCluster: Service, Sendable {
     struct State {
-        var ring: HashRing
         var links: [String: PeerLink] = [:]
+        /// The boot id each link was made for: a member whose boot id changes was restarted.
+        var linkBoots: [String: String] = [:]
         var gossip: GossipService?
     }
 
@@ -37,7 +38,10 @@ public final class ChatCluster: Service, Sendable {
     let logger: Logger
     let group: any EventLoopGroup
     let state: Mutex<State>
+    let ringView: RingView
     private let joined = Atomic<Bool>(false)
+    /// Random per process: lets the others tell a restarted node (same id) from the old one.
+    let bootID = String(UInt64.random(in: 0...UInt64.max), radix: 36)
     /// Signalled whenever rooms may need to subscribe again.
     let resubscribeSignal: AsyncStream<Void>.Continuation
     private let resubscribeRequests: AsyncStream<Void>
@@ -50,9 +54,14 @@ public final class ChatCluster: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup.singleton
-        self.owner = RoomOwner(nodeID: configuration.nodeID, configuration: roomConfiguration, history: history, logger: logger, now: now)
+        let ringView = RingView(HashRing(members: [configuration.nodeID], virtualNodes: configuration.virtualNodes))
+        let nodeID = configuration.nodeID
+        self.ringView = ringView
+        self.state = Mutex(State())
+        self.owner = RoomOwner(
+            nodeID: nodeID, configuration: roomConfiguration, history: history, logger: logger, now: now,
+            owns: { room in ringView.owner(of: room) == nodeID })
         self.local = LocalRooms()
-        self.state = Mutex(State(ring: HashRing(members: [configuration.nodeID], virtualNodes: configuration.virtualNodes)))
         (resubscribeRequests, resubscribeSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         ClusterMetrics.register()
     }
@@ -62,7 +71,7 @@ public final class ChatCluster: Service, Sendable {
         joined.load(ordering: .relaxed) || state.withLock { $0.gossip?.isJoined ?? false }
     }
 
-    public var ring: HashRing { state.withLock { $0.ring } }
+    public var ring: HashRing { ringView.current }
 
     /// Every member this node knows, itself included.
     public var members: [MemberInfo] {
@@ -93,7 +102,10 @@ public final class ChatCluster: Service, Sendable {
         let gossipConfiguration = GossipConfiguration(
             nodeID: nodeID, bindHost: configuration.host, bindPort: configuration.gossipPort, seeds: configuration.seeds,
             secret: configuration.secret,
-            metadata: ["host": configuration.host, "clientPort": String(configuration.clientPort), "internalPort": String(internalPort)],
+            metadata: [
+                "host": configuration.host, "clientPort": String(configuration.clientPort), "internalPort": String(internalPort),
+                "boot": bootID,
+            ],
             settings: configuration.gossip)
         let gossip = GossipService(configuration: gossipConfiguration, logger: logger)
         state.withLock { $0.gossip = gossip }
@@ -143,9 +155,14 @@ public final class ChatCluster: Service, Sendable {
                 if member.id != nodeID, member.status == .alive || member.status == .suspect { live.append(member.id) }
             }
             var gone: [PeerLink] = []
-            for (id, link) in state.links where !live.contains(id) {
+            for (id, link) in state.links {
+                // Gone, or restarted under the same id (new boot id, maybe new ports): its old
+                // sessions leave, and a fresh link is made below.
+                let restarted = members[id]?.metadata["boot"] != state.linkBoots[id]
+                guard !live.contains(id) || restarted else { continue }
                 gone.append(link)
                 state.links[id] = nil
+                state.linkBoots[id] = nil
             }
             var added: [PeerLink] = []
             for id in live where id != nodeID && state.links[id] == nil {
@@ -155,13 +172,19 @@ public final class ChatCluster: Service, Sendable {
                 let link = PeerLink(
                     peerID: id, host: host, port: port, nodeID: nodeID, secret: configuration.secret, group: group, logger: logger,
                     onPush: { [self] frame in handlePush(frame, from: id) },
-                    onReady: { [self] _ in resubscribeSignal.yield() })
+                    onReady: { [self] _ in
+                        // The owner dropped our subscriptions when the link closed: subscribe again.
+                        local.ownerLost(id)
+                        resubscribeSignal.yield()
+                    })
                 state.links[id] = link
+                state.linkBoots[id] = member.metadata["boot"]
                 added.append(link)
             }
-            let oldRing = state.ring
-            state.ring = HashRing(members: live, virtualNodes: configuration.virtualNodes)
-            return (oldRing, state.ring, gone, added)
+            let oldRing = ringView.current
+            let newRing = HashRing(members: live, virtualNodes: configuration.virtualNodes)
+            ringView.current = newRing
+            return (oldRing, newRing, gone, added)
         }
         for link in added { link.start() }
         for link in gone {
@@ -171,7 +194,8 @@ public final class ChatCluster: Service, Sendable {
         }
         if oldRing != newRing {
             logger.info("ring: \(newRing.members.joined(separator: ", "))")
-            owner.release { newRing.owner(of: $0) == nodeID }
+            // The ring as it is now (a concurrent change may have moved on from `newRing`).
+            owner.release { [self] room in ring.owner(of: room) == nodeID }
         }
         resubscribeSignal.yield()
     }
@@ -179,8 +203,8 @@ public final class ChatCluster: Service, Sendable {
     /// A push from an owner over our link to it.
     func handlePush(_ frame: InternalFrame, from peer: String) {
         switch frame {
-        case .message(let message): local.deliver(message)
-        case .presence(let event): local.deliver(event)
+        case .message(let message): local.deliver(message, from: peer)
+        case .presence(let event): local.deliver(event, from: peer)
         case .moved:
             local.ownerLost(peer)
             resubscribeSignal.yield()

@@ -53,10 +53,11 @@ public final class LocalRooms: Sendable {
         }
     }
 
-    /// Delivers a message to the room's local clients, once, in seq order.
-    func deliver(_ message: ChatMessage) {
+    /// Delivers a message to the room's local clients, once, in seq order. Only the node this
+    /// room is subscribed at may deliver (`from`): a stale owner's late push is dropped.
+    func deliver(_ message: ChatMessage, from owner: String) {
         rooms.withLock { rooms in
-            guard let room = rooms[message.room], message.seq > room.lastSeq else { return }
+            guard let room = rooms[message.room], room.owner == owner, message.seq > room.lastSeq else { return }
             room.lastSeq = message.seq
             var json: ByteBuffer?
             var seed: ByteBuffer?
@@ -78,10 +79,10 @@ public final class LocalRooms: Sendable {
         }
     }
 
-    /// Delivers a presence change to the room's local protocol-v1 clients.
-    func deliver(_ event: PresenceEvent) {
+    /// Delivers a presence change to the room's local protocol-v1 clients (from its owner only).
+    func deliver(_ event: PresenceEvent, from owner: String) {
         rooms.withLock { rooms in
-            guard let room = rooms[event.room] else { return }
+            guard let room = rooms[event.room], room.owner == owner else { return }
             var writer = JSONWriter()
             ServerFrame.presence(event).write(into: &writer)
             let buffer = ByteBuffer(bytes: writer.bytes)
@@ -108,7 +109,7 @@ public final class LocalRooms: Sendable {
     /// Records that a room's traffic now comes from `owner`, and delivers what it missed.
     func resubscribed(room name: String, owner: String, missed: RoomSnapshot) {
         rooms.withLock { rooms in rooms[name]?.owner = owner }
-        for message in missed.messages { deliver(message) }
+        for message in missed.messages { deliver(message, from: owner) }
     }
 
     /// Marks rooms whose owner link was lost (their owner is unknown until they resubscribe).

@@ -10,8 +10,9 @@ import NIOPosix
 ///
 /// The link connects, proves the cluster secret (`LinkHandshake`), and reconnects with back-off
 /// (100 ms doubling to 2 s) while the peer is a member. Requests wait at most `requestTimeout`
-/// for their reply; when the link drops, pending requests fail with `unavailable` and the
-/// cluster subscribes its rooms again once the link is back (`onReady`).
+/// for their reply; when the link drops, pending requests fail with `unavailable`, the peer
+/// drops our subscriptions, and once the link is back `onReady` makes the cluster subscribe the
+/// rooms the peer owns again, with the last seq each delivered.
 final class PeerLink: @unchecked Sendable {
     struct Pending {
         var onReply: (InternalFrame) -> Void
@@ -138,7 +139,14 @@ final class PeerLink: @unchecked Sendable {
 
     /// The handshake completed on `channel`.
     fileprivate func established(_ channel: any Channel) {
-        lock.withLock { self.channel = channel }
+        let stopped = lock.withLock {
+            if !self.stopped { self.channel = channel }
+            return self.stopped
+        }
+        guard !stopped else {
+            channel.close(promise: nil)
+            return
+        }
         ClusterMetrics.linkChanged(by: 1)
         logger.info("link to \(peerID) is up")
         onReady(self)

@@ -79,17 +79,22 @@ public final class RoomOwner: Sendable {
     private let history: any HistoryStore
     private let logger: Logger
     private let now: @Sendable () -> Int64
+    /// Whether this node owns `room` on its current ring. Checked under the lock on every request
+    /// and before a loaded room is installed, so a request or load that was in flight when the
+    /// ring changed can never bring a room back to life on a node that no longer owns it.
+    private let owns: @Sendable (String) -> Bool
     private let rooms = Mutex<[String: Slot]>([:])
 
     public init(
         nodeID: String, configuration: RoomStateMachine.Configuration, history: any HistoryStore, logger: Logger,
-        now: @escaping @Sendable () -> Int64
+        now: @escaping @Sendable () -> Int64, owns: @escaping @Sendable (String) -> Bool = { _ in true }
     ) {
         self.nodeID = nodeID
         self.configuration = configuration
         self.history = history
         self.logger = logger
         self.now = now
+        self.owns = owns
     }
 
     // MARK: Requests
@@ -200,16 +205,22 @@ public final class RoomOwner: Sendable {
     /// Stops ordering every room for which `keep` is false: its subscribers are told `moved` and
     /// subscribe at the new owner, which continues the seq from the history cache.
     func release(keep: (String) -> Bool) {
-        let count = rooms.withLock { rooms in
+        let (count, waiters) = rooms.withLock { rooms -> (Int, [CheckedContinuation<Void, any Error>]) in
+            var waiters: [CheckedContinuation<Void, any Error>] = []
             for (name, slot) in rooms where !keep(name) {
-                if case .ready(let room) = slot {
+                switch slot {
+                case .ready(let room):
                     room.push(.moved(room: name))
-                    rooms[name] = nil
                     ClusterMetrics.ownerChanges.increment()
+                case .loading(let list):
+                    // The loader sees the slot gone and discards what it loaded.
+                    waiters += list
                 }
+                rooms[name] = nil
             }
-            return rooms.count
+            return (rooms.count, waiters)
         }
+        for waiter in waiters { waiter.resume(throwing: ProtocolError(.unavailable, "the room moved to another node; retry")) }
         ClusterMetrics.rooms.record(count)
     }
 
@@ -221,7 +232,7 @@ public final class RoomOwner: Sendable {
     private func withRoom<T>(_ name: String, _ body: (Room) throws -> T) async throws -> T {
         try await ensureLoaded(name)
         return try rooms.withLock { rooms in
-            guard case .ready(let room) = rooms[name] else {
+            guard owns(name), case .ready(let room) = rooms[name] else {
                 throw ProtocolError(.unavailable, "room \(name) is moving; retry")
             }
             return try body(room)
@@ -235,6 +246,7 @@ public final class RoomOwner: Sendable {
     /// The first caller loads the room from the history cache; the others wait for that load. A
     /// failed load fails every waiter with `unavailable` and leaves the room unloaded.
     private func ensureLoaded(_ name: String) async throws {
+        guard owns(name) else { throw ProtocolError(.unavailable, "\(nodeID) does not own \(name); retry") }
         let step: LoadStep = rooms.withLock { rooms in
             switch rooms[name] {
             case .ready: return .ready
@@ -269,19 +281,26 @@ public final class RoomOwner: Sendable {
             } catch {
                 result = .failure(error)
             }
-            let (waiters, count) = rooms.withLock { rooms in
-                var waiters: [CheckedContinuation<Void, any Error>] = []
-                if case .loading(let list) = rooms[name] { waiters = list }
-                switch result {
-                case .success(let room): rooms[name] = .ready(room)
-                case .failure: rooms[name] = nil
+            let (waiters, count, installed) = rooms.withLock { rooms in
+                // Install only if the slot is still ours (not released meanwhile) and we still own the room.
+                guard case .loading(let waiters) = rooms[name] else {
+                    return ([CheckedContinuation<Void, any Error>](), rooms.count, false)
                 }
-                return (waiters, rooms.count)
+                if case .success(let room) = result, owns(name) {
+                    rooms[name] = .ready(room)
+                    return (waiters, rooms.count, true)
+                }
+                rooms[name] = nil
+                return (waiters, rooms.count, false)
             }
             ClusterMetrics.rooms.record(count)
             switch result {
-            case .success:
+            case .success where installed:
                 for waiter in waiters { waiter.resume() }
+            case .success:
+                let moved = ProtocolError(.unavailable, "room \(name) moved while it loaded; retry")
+                for waiter in waiters { waiter.resume(throwing: moved) }
+                throw moved
             case .failure(let error):
                 ClusterMetrics.roomLoadFailures.increment()
                 logger.error("cannot load room \(name): \(error)")

@@ -23,8 +23,8 @@ final class LocalSubscriber: RoomSubscriber {
 
     func push(_ frame: InternalFrame) {
         switch frame {
-        case .message(let message): local.deliver(message)
-        case .presence(let event): local.deliver(event)
+        case .message(let message): local.deliver(message, from: nodeID)
+        case .presence(let event): local.deliver(event, from: nodeID)
         case .moved(let room): onMoved(room)
         default: break
         }
