@@ -12,6 +12,7 @@ command -v curl >/dev/null || need+=(curl)
 if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v chromedriver >/dev/null || need+=(chromium-driver)
+  command -v ss >/dev/null || need+=(iproute2)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing ${need[*]}"
