@@ -53,6 +53,8 @@ final class RemoteSubscriber: RoomSubscriber {
         self.channel = channel
     }
 
+    var isActive: Bool { channel.isActive }
+
     func push(_ frame: InternalFrame) {
         ClusterMetrics.pushed.increment()
         channel.writeAndFlush(frame.encoded, promise: nil)

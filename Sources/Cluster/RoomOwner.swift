@@ -106,6 +106,7 @@ public final class RoomOwner: Sendable {
         reply: (RoomSnapshot) -> Void
     ) async throws {
         try await withRoom(name) { room in
+            guard subscriber.isActive else { throw ProtocolError(.unavailable, "the link closed; retry") }
             let (messages, truncated): ([ChatMessage], Bool) =
                 if let since {
                     room.machine.messages(since: since)
@@ -137,6 +138,7 @@ public final class RoomOwner: Sendable {
         reply: (RoomSnapshot) -> Void
     ) async throws {
         try await withRoom(name) { room in
+            guard subscriber.isActive else { throw ProtocolError(.unavailable, "the link closed; retry") }
             let node = subscriber.nodeID
             room.subscribers[node] = subscriber
             var wanted: [String: UInt32] = [:]

@@ -6,6 +6,10 @@ import ChatCore
 /// same subscriber) reach the node in the owner's order.
 public protocol RoomSubscriber: AnyObject, Sendable {
     var nodeID: String { get }
+    /// False once the subscriber's link has closed: the owner never registers such a subscriber
+    /// (a request that was still running when its link dropped must not overwrite the
+    /// subscription the node made again on its new link).
+    var isActive: Bool { get }
     func push(_ frame: InternalFrame)
 }
 
@@ -14,6 +18,7 @@ final class LocalSubscriber: RoomSubscriber {
     let nodeID: String
     let local: LocalRooms
     let onMoved: @Sendable (String) -> Void
+    var isActive: Bool { true }
 
     init(nodeID: String, local: LocalRooms, onMoved: @escaping @Sendable (String) -> Void) {
         self.nodeID = nodeID

@@ -10,8 +10,11 @@ import Testing
 final class RecordingSubscriber: RoomSubscriber {
     let nodeID: String
     let frames = Mutex<[InternalFrame]>([])
+    let active = Mutex(true)
 
     init(_ nodeID: String) { self.nodeID = nodeID }
+
+    var isActive: Bool { active.withLock { $0 } }
 
     func push(_ frame: InternalFrame) { frames.withLock { $0.append(frame) } }
 
@@ -102,6 +105,24 @@ struct RoomOwnerTests {
         _ = try await owner.send(room: "r", user: "x", id: "7", text: "t")
         #expect(again.messageSeqs == [7], "pushes go to the new subscription")
         #expect(a.messageSeqs == [1, 2, 3, 4, 5, 6])
+    }
+
+    @Test func aSubscriberWhoseLinkClosedIsNeverRegistered() async throws {
+        let owner = makeOwner()
+        let fresh = RecordingSubscriber("a")
+        try await owner.join(room: "r", user: "alice", since: nil, subscriber: fresh) { _ in }
+        let stale = RecordingSubscriber("a")
+        stale.active.withLock { $0 = false }
+        await #expect(throws: ProtocolError.self) {
+            try await owner.join(room: "r", user: "amy", since: nil, subscriber: stale) { _ in }
+        }
+        await #expect(throws: ProtocolError.self) {
+            try await owner.resubscribe(room: "r", since: 0, sessions: [], subscriber: stale) { _ in }
+        }
+        _ = try await owner.send(room: "r", user: "x", id: "1", text: "t")
+        #expect(fresh.messageSeqs == [1], "the live subscription was not overwritten")
+        #expect(stale.recorded.isEmpty)
+        #expect(try await owner.info(room: "r").members == ["alice"])
     }
 
     @Test func releasedRoomsTellSubscribersTheyMoved() async throws {
