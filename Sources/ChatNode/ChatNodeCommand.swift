@@ -1,6 +1,5 @@
 import ArgumentParser
 import ChatCore
-import Gossip
 import History
 import Logging
 
@@ -62,10 +61,8 @@ extension ChatNodeCommand {
             if let internalPort { configuration.internalPort = internalPort }
             if let gossipPort { configuration.gossipPort = gossipPort }
             if !seeds.isEmpty {
-                configuration.seeds = try seeds.map { seed in
-                    guard let address = GossipAddress(seed) else { throw ValidationError("--seed must be host:port") }
-                    return address
-                }
+                guard let parsed = NodeConfiguration.seeds(seeds) else { throw ValidationError("--seed must be host:port") }
+                configuration.seeds = parsed
             }
             if let secret {
                 guard !secret.isEmpty else { throw ValidationError("--secret must not be empty") }

@@ -79,12 +79,12 @@ struct ChatNodeServer {
         try await app.runService()
     }
 
-    /// Creates the node's metrics at zero so that `/metrics` lists them from the start.
+    /// Creates the node's own metrics at zero so that `/metrics` lists them from the start (the
+    /// cluster's are created by `ClusterMetrics.register()` when the cluster is made).
     static func registerMetrics() {
         for label in [
-            "chat_messages_sequenced_total", "chat_messages_duplicate_total", "chat_messages_delivered_total",
             "chat_history_errors_total", "chat_history_writes_total", "chat_history_dropped_total",
-            "chat_slow_consumer_disconnects_total", "chat_room_load_failures_total", "chat_seed_dropped_total",
+            "chat_slow_consumer_disconnects_total", "chat_seed_dropped_total",
         ] {
             Counter(label: label).increment(by: 0)
         }
@@ -92,7 +92,6 @@ struct ChatNodeServer {
             Counter(label: "chat_errors_total", dimensions: [("code", code.rawValue)]).increment(by: 0)
         }
         Gauge(label: "chat_connections").record(0)
-        Gauge(label: "chat_rooms").record(0)
     }
 
     /// The browser page, bundled into the executable's resources.

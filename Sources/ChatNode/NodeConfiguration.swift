@@ -28,6 +28,16 @@ struct NodeConfiguration: Sendable {
     var virtualNodes = HashRing.defaultVirtualNodes
     /// Name of the cluster file this came from, for logs.
     var source = "defaults"
+
+    /// Parses gossip seeds (`host:port`); nil when any of them is not one.
+    static func seeds(_ strings: [String]) -> [GossipAddress]? {
+        var addresses: [GossipAddress] = []
+        for string in strings {
+            guard let address = GossipAddress(string) else { return nil }
+            addresses.append(address)
+        }
+        return addresses
+    }
 }
 
 /// The cluster file (`cluster.example.json`): the nodes of a cluster and the settings they share.
@@ -93,10 +103,10 @@ struct ClusterFile: Decodable {
         configuration.internalPort = node.internalPort
         configuration.gossipPort = node.gossipPort
         let seedStrings = seeds ?? nodes.map { "\($0.host):\($0.gossipPort)" }
-        configuration.seeds = try seedStrings.map { seed in
-            guard let address = GossipAddress(seed) else { throw ConfigurationError("seed '\(seed)' is not host:port") }
-            return address
+        guard let parsed = NodeConfiguration.seeds(seedStrings) else {
+            throw ConfigurationError("seeds must be host:port (got \(seedStrings))")
         }
+        configuration.seeds = parsed
         if let secret {
             guard !secret.isEmpty else { throw ConfigurationError("secret must not be empty") }
             configuration.secret = secret
