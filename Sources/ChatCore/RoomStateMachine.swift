@@ -7,6 +7,11 @@ import DequeModule
 /// passes the time in and performs the actions it gets back, in order.
 ///
 /// Rules (each has a unit test):
+/// - Commit: a new message is *sequenced* (it gets its seq; the action is `replicate`) and becomes
+///   visible only when the owner calls `commit(through:)`, which it does once the room's successor
+///   holds the message (DESIGN.md: the owner acks only what would survive its death). Only then is
+///   it persisted, delivered and acked. Every query (`latest`, `messages(since:)`, `before`) sees
+///   committed messages only, so nobody can observe a seq that a new owner might assign again.
 /// - `seq` starts at 1 and rises by exactly 1 per accepted message; a restored room continues from
 ///   the last seq of its restored history.
 /// - `ts` is the caller's time, raised where needed so that it never falls below the previous
@@ -33,6 +38,11 @@ public struct RoomStateMachine: Sendable {
 
     /// What the owner must do after an event, in order.
     public enum Action: Sendable, Hashable {
+        /// The message has its seq: make the room's successor hold it, then `commit(through:)`.
+        case replicate(ChatMessage)
+        /// A retry of a message that is sequenced but not yet committed: ack it (as a duplicate)
+        /// when `seq` commits.
+        case awaitCommit(room: String, id: String, seq: UInt64)
         /// Write the message to the history cache (batched, off the ack path).
         case persist(ChatMessage)
         /// Send the message to every subscriber of the room.
@@ -50,13 +60,15 @@ public struct RoomStateMachine: Sendable {
 
     public let room: String
     public let configuration: Configuration
-    /// The seq of the latest message; 0 for a room with no messages.
-    public private(set) var lastSeq: UInt64
-    private var lastTimestamp: Int64
-    private var log: Deque<ChatMessage>
-    private var recentIDs: [MessageKey: UInt64]
-    private var idOrder: Deque<MessageKey>
-    private var members: [String: Int]
+    /// The seq of the latest sequenced message (committed or not); 0 for a room with no messages.
+    public internal(set) var lastSeq: UInt64
+    /// The seq of the latest committed message: what clients may see.
+    public internal(set) var committedSeq: UInt64
+    var lastTimestamp: Int64
+    var log: Deque<ChatMessage>
+    var recentIDs: [MessageKey: UInt64]
+    var idOrder: Deque<MessageKey>
+    var members: [String: Int]
 
     /// Creates a room's state, continuing from `history` (oldest first) if there is any.
     ///
@@ -74,6 +86,7 @@ public struct RoomStateMachine: Sendable {
         kept.reverse()
         self.log = Deque(kept)
         self.lastSeq = kept.last?.seq ?? 0
+        self.committedSeq = kept.last?.seq ?? 0
         self.lastTimestamp = kept.last?.ts ?? 0
         self.recentIDs = [:]
         self.idOrder = []
@@ -86,10 +99,14 @@ public struct RoomStateMachine: Sendable {
     // MARK: Events
 
     /// A client sends `text` with its id. `now` is the owner's clock in ms since the epoch.
+    ///
+    /// A new message is sequenced (`replicate`); a retry of a committed one is acked at once with
+    /// its original seq; a retry of one still being replicated waits for that commit.
     public mutating func send(user: String, id: String, text: String, now: Int64) -> [Action] {
         let key = MessageKey(user: user, id: id)
         if let seq = recentIDs[key] {
-            return [.ack(room: room, id: id, seq: seq, duplicate: true)]
+            return seq <= committedSeq
+                ? [.ack(room: room, id: id, seq: seq, duplicate: true)] : [.awaitCommit(room: room, id: id, seq: seq)]
         }
         lastSeq += 1
         lastTimestamp = max(lastTimestamp, now)
@@ -97,7 +114,27 @@ public struct RoomStateMachine: Sendable {
         log.append(message)
         if log.count > configuration.logCapacity { log.removeFirst() }
         remember(key, seq: lastSeq)
-        return [.persist(message), .deliver(message), .ack(room: room, id: id, seq: lastSeq, duplicate: false)]
+        return [.replicate(message)]
+    }
+
+    /// The room's successor holds every message up to `seq`: they commit, in order. Returns,
+    /// per message, `persist`, `deliver` and `ack`. Commits never go backwards.
+    public mutating func commit(through seq: UInt64) -> [Action] {
+        let target = min(seq, lastSeq)
+        guard target > committedSeq else { return [] }
+        var actions: [Action] = []
+        for message in uncommitted where message.seq <= target {
+            actions += [.persist(message), .deliver(message), .ack(room: room, id: message.id, seq: message.seq, duplicate: false)]
+        }
+        committedSeq = target
+        return actions
+    }
+
+    /// Sequenced messages not yet committed, oldest first.
+    public var uncommitted: [ChatMessage] {
+        guard lastSeq > committedSeq, let oldest = log.first?.seq else { return [] }
+        let start = Int(committedSeq + 1 > oldest ? committedSeq + 1 - oldest : 0)
+        return Array(log[start...])
     }
 
     /// One session of `user` enters the room.
@@ -133,32 +170,39 @@ public struct RoomStateMachine: Sendable {
 
     /// The latest `limit` messages, oldest first.
     public func latest(limit: Int) -> [ChatMessage] {
-        Array(log.suffix(max(0, limit)))
+        Array(committedLog.suffix(max(0, limit)))
+    }
+
+    /// The log without its uncommitted tail.
+    private var committedLog: Deque<ChatMessage>.SubSequence {
+        log.prefix(max(0, log.count - Int(lastSeq - committedSeq)))
     }
 
     /// Every held message with a seq above `since` (at most `limit`, the first ones), oldest
     /// first. `truncated` is true when messages above `since` exist that the log no longer holds.
     public func messages(since: UInt64, limit: Int = .max) -> (messages: [ChatMessage], truncated: Bool) {
-        guard since < lastSeq else { return ([], false) }
-        let oldestHeld = log.first?.seq ?? (lastSeq + 1)
+        guard since < committedSeq else { return ([], false) }
+        let held = committedLog
+        let oldestHeld = held.first?.seq ?? (committedSeq + 1)
         let truncated = since + 1 < oldestHeld
         let start = truncated ? 0 : Int(since + 1 - oldestHeld)
-        let end = min(log.count, start + max(0, min(limit, log.count)))
-        return (Array(log[start..<end]), truncated)
+        let end = min(held.count, start + max(0, min(limit, held.count)))
+        return (Array(held[(held.startIndex + start)..<(held.startIndex + end)]), truncated)
     }
 
     /// The `limit` messages just below `before`, oldest first (the latest `limit` without it).
     public func messages(before: UInt64?, limit: Int) -> [ChatMessage] {
         guard let before else { return latest(limit: limit) }
-        guard let oldest = log.first?.seq, before > oldest else { return [] }
-        let end = min(log.count, Int(before - oldest))
+        let held = committedLog
+        guard let oldest = held.first?.seq, before > oldest else { return [] }
+        let end = min(held.count, Int(before - oldest))
         let start = max(0, end - max(0, limit))
-        return Array(log[start..<end])
+        return Array(held[(held.startIndex + start)..<(held.startIndex + end)])
     }
 
     // MARK: Internals
 
-    private mutating func remember(_ key: MessageKey, seq: UInt64) {
+    mutating func remember(_ key: MessageKey, seq: UInt64) {
         recentIDs[key] = seq
         idOrder.append(key)
         if idOrder.count > configuration.idempotencyWindow {

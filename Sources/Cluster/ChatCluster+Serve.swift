@@ -16,10 +16,16 @@ extension ChatCluster {
         case .stats(let c):
             subscriber.push(.statsReply(corr: c, rooms: UInt64(owner.roomCount)))
             return
+        case .replicate(let c, let request):
+            subscriber.push(.replicateReply(corr: c, owner.replicate(request, from: subscriber.nodeID)))
+            return
+        case .claim(let c, let room):
+            subscriber.push(.claimReply(corr: c, owner.answerClaim(room: room, claimer: subscriber.nodeID)))
+            return
         default:
             return
         }
-        if let room, ring.owner(of: room) != nodeID {
+        if let room, !owner.owns(room) {
             subscriber.push(.error(corr: corr, code: ErrorCode.unavailable.rawValue, message: "\(nodeID) does not own \(room); retry"))
             return
         }

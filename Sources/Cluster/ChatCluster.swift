@@ -18,7 +18,6 @@ import Synchronization
 /// their new owner with the last seq they delivered.
 public final class ChatCluster: Service, Sendable {
     struct State {
-        var links: [String: PeerLink] = [:]
         /// The boot id each link was made for: a member whose boot id changes was restarted.
         var linkBoots: [String: String] = [:]
         var gossip: GossipService?
@@ -39,6 +38,7 @@ public final class ChatCluster: Service, Sendable {
     let group: any EventLoopGroup
     let state: Mutex<State>
     let ringView: RingView
+    let peers: ClusterPeers
     private let joined = Atomic<Bool>(false)
     /// Random per process: lets the others tell a restarted node (same id) from the old one.
     let bootID = String(UInt64.random(in: 0...UInt64.max), radix: 36)
@@ -58,9 +58,12 @@ public final class ChatCluster: Service, Sendable {
         let nodeID = configuration.nodeID
         self.ringView = ringView
         self.state = Mutex(State())
+        let peers = ClusterPeers()
+        self.peers = peers
         self.owner = RoomOwner(
-            nodeID: nodeID, configuration: roomConfiguration, history: history, logger: logger, now: now,
-            owns: { room in ringView.owner(of: room) == nodeID })
+            nodeID: nodeID, configuration: roomConfiguration, history: history, logger: logger, now: now, ring: ringView, peers: peers)
+        // Until gossip has joined, this node does not know the other members: it orders nothing.
+        owner.active.store(configuration.seeds.isEmpty, ordering: .relaxed)
         self.local = LocalRooms()
         (resubscribeRequests, resubscribeSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         ClusterMetrics.register()
@@ -77,14 +80,14 @@ public final class ChatCluster: Service, Sendable {
     public var members: [MemberInfo] {
         state.withLock { state in
             let known = state.gossip?.members ?? []
-            return known.map { MemberInfo(member: $0, isSelf: $0.id == nodeID, linkUp: state.links[$0.id]?.isConnected ?? false) }
+            return known.map { MemberInfo(member: $0, isSelf: $0.id == nodeID, linkUp: peers.link(to: $0.id)?.isConnected ?? false) }
         }
     }
 
     /// Rooms ordered by `node` right now, asked over its link (this node's count directly).
     public func roomsOwned(by node: String) async -> Int? {
         if node == nodeID { return owner.roomCount }
-        guard let link = state.withLock({ $0.links[node] }),
+        guard let link = peers.link(to: node),
             case .statsReply(_, let rooms) = try? await link.request({ .stats(corr: $0) })
         else { return nil }
         return Int(rooms)
@@ -99,7 +102,7 @@ public final class ChatCluster: Service, Sendable {
             closed: { [self] subscriber in owner.unsubscribe(subscriber) })
         let serverChannel = try await server.bind(host: configuration.host, port: configuration.internalPort, group: group)
         let internalPort = serverChannel.localAddress?.port ?? configuration.internalPort
-        let gossipConfiguration = GossipConfiguration(
+        var gossipConfiguration = GossipConfiguration(
             nodeID: nodeID, bindHost: configuration.host, bindPort: configuration.gossipPort, seeds: configuration.seeds,
             secret: configuration.secret,
             metadata: [
@@ -107,14 +110,15 @@ public final class ChatCluster: Service, Sendable {
                 "boot": bootID,
             ],
             settings: configuration.gossip)
+        gossipConfiguration.leavesOnGracefulShutdown = false
         let gossip = GossipService(configuration: gossipConfiguration, logger: logger)
         state.withLock { $0.gossip = gossip }
         logger.info("internal links on \(configuration.host):\(internalPort), gossip on \(configuration.host):\(configuration.gossipPort)")
         defer {
             serverChannel.close(promise: nil)
-            let links = state.withLock { state in
-                defer { state.links = [:] }
-                return Array(state.links.values)
+            let links = peers.links.withLock { links in
+                defer { links = [:] }
+                return Array(links.values)
             }
             for link in links { link.stop() }
         }
@@ -128,6 +132,7 @@ public final class ChatCluster: Service, Sendable {
                 while !Task.isCancelled {
                     if gossip.isJoined {
                         joined.store(true, ordering: .relaxed)
+                        owner.active.store(true, ordering: .relaxed)
                         membershipChanged()
                         return
                     }
@@ -135,8 +140,17 @@ public final class ChatCluster: Service, Sendable {
                 }
             }
             membershipChanged()
-            // Gossip returns after graceful shutdown (having announced the leave).
-            try await gossip.run()
+            // Graceful shutdown (SIGTERM): hand every room off, then announce the leave; gossip
+            // returns once the announcement is over.
+            try await withGracefulShutdownHandler {
+                try await gossip.run()
+            } onGracefulShutdown: { [self] in
+                Task {
+                    await owner.handOffAll()
+                    membershipChanged()
+                    await gossip.leave()
+                }
+            }
             group.cancelAll()
         }
     }
@@ -148,24 +162,27 @@ public final class ChatCluster: Service, Sendable {
     func membershipChanged() {
         let (oldRing, newRing, gone, added) = state.withLock { state -> (HashRing, HashRing, [PeerLink], [PeerLink]) in
             let known = state.gossip?.members ?? []
-            var live: [String] = [nodeID]
+            // A leaving node takes itself off its own ring: it owns nothing from then on.
+            var live: [String] = owner.leaving.load(ordering: .relaxed) ? [] : [nodeID]
             var members: [String: GossipMember] = [:]
             for member in known {
                 members[member.id] = member
                 if member.id != nodeID, member.status == .alive || member.status == .suspect { live.append(member.id) }
             }
             var gone: [PeerLink] = []
-            for (id, link) in state.links {
+            var links = peers.links.withLock { $0 }
+            defer { peers.links.withLock { $0 = links } }
+            for (id, link) in links {
                 // Gone, or restarted under the same id (new boot id, maybe new ports): its old
                 // sessions leave, and a fresh link is made below.
                 let restarted = members[id]?.metadata["boot"] != state.linkBoots[id]
                 guard !live.contains(id) || restarted else { continue }
                 gone.append(link)
-                state.links[id] = nil
+                links[id] = nil
                 state.linkBoots[id] = nil
             }
             var added: [PeerLink] = []
-            for id in live where id != nodeID && state.links[id] == nil {
+            for id in live where id != nodeID && links[id] == nil {
                 guard let member = members[id], let host = member.metadata["host"],
                     let port = member.metadata["internalPort"].flatMap(Int.init)
                 else { continue }
@@ -177,7 +194,7 @@ public final class ChatCluster: Service, Sendable {
                         local.ownerLost(id)
                         resubscribeSignal.yield()
                     })
-                state.links[id] = link
+                links[id] = link
                 state.linkBoots[id] = member.metadata["boot"]
                 added.append(link)
             }
@@ -194,8 +211,7 @@ public final class ChatCluster: Service, Sendable {
         }
         if oldRing != newRing {
             logger.info("ring: \(newRing.members.joined(separator: ", "))")
-            // The ring as it is now (a concurrent change may have moved on from `newRing`).
-            owner.release { [self] room in ring.owner(of: room) == nodeID }
+            owner.ringChanged()
         }
         resubscribeSignal.yield()
     }
@@ -265,7 +281,7 @@ public final class ChatCluster: Service, Sendable {
     }
 
     func link(to node: String) throws -> PeerLink {
-        guard let link = state.withLock({ $0.links[node] }) else {
+        guard let link = peers.link(to: node) else {
             throw ProtocolError(.unavailable, "no link to \(node) yet; retry")
         }
         return link

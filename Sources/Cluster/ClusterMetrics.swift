@@ -19,10 +19,23 @@ enum ClusterMetrics {
     }
     static let linkRejected = Counter(label: "chat_cluster_link_rejected_total")
     static let ownerChanges = Counter(label: "chat_cluster_room_owner_changes_total")
+    /// Whole-state transfers to a successor (a new owner, a new successor, or a resync).
+    static let replicaSyncs = Counter(label: "chat_replica_syncs_total")
+    /// Replication requests that found no successor answering (retried).
+    static let replicationRetries = Counter(label: "chat_replication_retries_total")
+    /// Rooms taken over, by how (`hand_off`, `promote`, `load`).
+    static let takeOvers = ["hand_off", "promote", "load"].reduce(into: [String: Counter]()) {
+        $0[$1] = Counter(label: "chat_room_takeovers_total", dimensions: [("how", $1)])
+    }
+    /// Replication refused by this node as a replica (a stale owner was fenced off).
+    static let replicaRefusals = Counter(label: "chat_replica_refusals_total")
 
     /// Creates every metric at zero so `/metrics` lists them from the start.
     static func register() {
-        for counter in [sequenced, duplicates, delivered, forwarded, pushed, roomLoadFailures, linkRejected, ownerChanges] {
+        for counter in [
+            sequenced, duplicates, delivered, forwarded, pushed, roomLoadFailures, linkRejected, ownerChanges, replicaSyncs,
+            replicationRetries, replicaRefusals,
+        ] + takeOvers.values {
             counter.increment(by: 0)
         }
         rooms.record(0)

@@ -10,6 +10,7 @@ extension InternalFrame {
         case join = 10, leave, send, history, info, resubscribe, stats
         case joinReply = 20, sendReply, messagesReply, ok, error, statsReply
         case message = 30, presence, moved
+        case replicate = 40, replicateReply, claim, claimReply
     }
 
     /// Largest frame a node accepts (a reply of 1,000 messages of 4,000 characters fits).
@@ -108,6 +109,8 @@ extension InternalFrame {
         case .moved(let room):
             buffer.writeInteger(Tag.moved.rawValue)
             buffer.writeField(room)
+        case .replicate, .replicateReply, .claim, .claimReply:
+            encodeReplication(into: &buffer)
         }
     }
 
@@ -177,6 +180,8 @@ extension InternalFrame {
             frame = .presence(PresenceEvent(room: room, kind: kind, user: try buffer.readString(), members: Int(try buffer.readU32())))
         case .moved:
             frame = .moved(room: try buffer.readString())
+        case .replicate, .replicateReply, .claim, .claimReply:
+            frame = try decodeReplication(tag, from: &buffer)
         }
         guard buffer.readableBytes == 0 else { throw InternalFrameError(description: "trailing bytes after frame") }
         return frame

@@ -34,6 +34,14 @@ public enum InternalFrame: Sendable, Hashable {
     case error(corr: UInt64, code: String, message: String)
     case statsReply(corr: UInt64, rooms: UInt64)
 
+    // Between owners and their successors (see `RoomPeers`, `ReplicaRules`, `ClaimResolver`).
+    /// Replication from a room's owner to its successor (carries the owner's epoch).
+    case replicate(corr: UInt64, ReplicationRequest)
+    case replicateReply(corr: UInt64, ReplicationReply)
+    /// A node taking a room over asks what the receiver holds of it.
+    case claim(corr: UInt64, room: String)
+    case claimReply(corr: UInt64, ClaimResolver.Answer)
+
     // Pushes from the owner to a subscribed node.
     case message(ChatMessage)
     case presence(PresenceEvent)
@@ -44,7 +52,7 @@ public enum InternalFrame: Sendable, Hashable {
     public var replyCorrelation: UInt64? {
         switch self {
         case .joinReply(let corr, _), .sendReply(let corr, _, _), .messagesReply(let corr, _), .ok(let corr),
-            .error(let corr, _, _), .statsReply(let corr, _):
+            .error(let corr, _, _), .statsReply(let corr, _), .replicateReply(let corr, _), .claimReply(let corr, _):
             corr
         default: nil
         }

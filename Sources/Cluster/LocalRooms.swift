@@ -22,6 +22,10 @@ public final class LocalRooms: Sendable {
         var lastSeq: UInt64 = 0
         /// The node whose link this room's traffic comes over (nil while none).
         var owner: String?
+        /// The room's members as this node last heard from the owner (snapshots and presence):
+        /// when the room is subscribed again at a new owner, the difference is told to the local
+        /// clients as presence (the users of a dead node leave).
+        var presence: Set<String> = []
     }
 
     private let rooms = Mutex<[String: Room]>([:])
@@ -40,6 +44,7 @@ public final class LocalRooms: Sendable {
             room.members[connection.id] = Member(connection: connection, user: user)
             room.lastSeq = max(room.lastSeq, snapshot.seq)
             room.owner = owner
+            room.presence = Set(snapshot.members)
             if let joined { connection.send(joined) }
         }
     }
@@ -83,12 +88,20 @@ public final class LocalRooms: Sendable {
     func deliver(_ event: PresenceEvent, from owner: String) {
         rooms.withLock { rooms in
             guard let room = rooms[event.room], room.owner == owner else { return }
-            var writer = JSONWriter()
-            ServerFrame.presence(event).write(into: &writer)
-            let buffer = ByteBuffer(bytes: writer.bytes)
-            for member in room.members.values where member.connection.format == .json {
-                member.connection.enqueue(buffer)
+            switch event.kind {
+            case .join: room.presence.insert(event.user)
+            case .leave: room.presence.remove(event.user)
             }
+            Self.tell(event, to: room)
+        }
+    }
+
+    private static func tell(_ event: PresenceEvent, to room: Room) {
+        var writer = JSONWriter()
+        ServerFrame.presence(event).write(into: &writer)
+        let buffer = ByteBuffer(bytes: writer.bytes)
+        for member in room.members.values where member.connection.format == .json {
+            member.connection.enqueue(buffer)
         }
     }
 
@@ -107,8 +120,21 @@ public final class LocalRooms: Sendable {
     }
 
     /// Records that a room's traffic now comes from `owner`, and delivers what it missed.
+    /// Presence that changed while the room was not subscribed (its members now, against those
+    /// this node last heard of) is told to the local clients.
     func resubscribed(room name: String, owner: String, missed: RoomSnapshot) {
-        rooms.withLock { rooms in rooms[name]?.owner = owner }
+        rooms.withLock { rooms in
+            guard let room = rooms[name] else { return }
+            room.owner = owner
+            let now = Set(missed.members)
+            for user in room.presence.subtracting(now).sorted() {
+                Self.tell(PresenceEvent(room: name, kind: .leave, user: user, members: now.count), to: room)
+            }
+            for user in now.subtracting(room.presence).sorted() {
+                Self.tell(PresenceEvent(room: name, kind: .join, user: user, members: now.count), to: room)
+            }
+            room.presence = now
+        }
         for message in missed.messages { deliver(message, from: owner) }
     }
 

@@ -2,99 +2,72 @@ import ChatCore
 import History
 import Logging
 import Metrics
+import Ring
 import Synchronization
 
-/// The rooms this node orders: for each, its `RoomStateMachine`, the nodes subscribed to it and
-/// their sessions (presence is aggregated here from every node's reports).
+/// The rooms this node orders (`OwnedRoom`) and the rooms it holds for others (`ReplicaRoom`:
+/// replicas as a successor, and rooms it sealed and handed off).
 ///
-/// Each request runs the machine and performs its actions under one lock, so the seq order,
-/// the history order and the order of pushes to every subscribed node are the same. Nothing
-/// under the lock blocks: history writes are queued, pushes are queued on links or local queues.
+/// Each request runs the room's machine and performs its actions under one lock, so the seq
+/// order, the history order and the order of pushes to every subscribed node are the same.
+/// Nothing under the lock blocks: history writes are queued, pushes are queued on links or
+/// local queues, replication is sent by a task per room (one request in flight at a time).
 ///
-/// A room is loaded from the history cache the first time this node orders it (so a restarted
-/// or new owner continues the room's seq); concurrent requests wait for that one load.
+/// A message commits (is delivered, persisted and acked) only once the room's successor holds it
+/// (`ReplicationState`, `ReplicaRules`). A node starts ordering a room only through
+/// `ClaimResolver`: a hand-off from the old owner, the promotion of a replica whose owner is gone,
+/// or a load from the history cache when no node holds the room.
 public final class RoomOwner: Sendable {
-    final class Room: @unchecked Sendable {
-        var machine: RoomStateMachine
-        var subscribers: [String: any RoomSubscriber] = [:]
-        /// node -> user -> sessions that node reported in this room.
-        var sessions: [String: [String: UInt32]] = [:]
-
-        init(machine: RoomStateMachine) {
-            self.machine = machine
-        }
-
-        func push(_ frame: InternalFrame) {
-            for subscriber in subscribers.values { subscriber.push(frame) }
-        }
-
-        func perform(_ actions: [RoomStateMachine.Action], history: any HistoryStore) -> (seq: UInt64, duplicate: Bool)? {
-            var ack: (UInt64, Bool)?
-            for action in actions {
-                switch action {
-                case .persist(let message):
-                    history.append(message)
-                case .deliver(let message):
-                    ClusterMetrics.sequenced.increment()
-                    push(.message(message))
-                case .ack(_, _, let seq, let duplicate):
-                    if duplicate { ClusterMetrics.duplicates.increment() }
-                    ack = (seq, duplicate)
-                case .presence(let event):
-                    push(.presence(event))
-                }
-            }
-            return ack
-        }
-
-        /// Sets the sessions of `user` on `node`; returns the presence changes (the caller pushes
-        /// them, after any reply that must come first).
-        @discardableResult
-        func setSessions(node: String, user: String, count: UInt32, pushNow: Bool = true) -> [PresenceEvent] {
-            let current = sessions[node]?[user] ?? 0
-            var actions: [RoomStateMachine.Action] = []
-            if count > current {
-                for _ in current..<count { actions += machine.join(user: user) }
-            } else if count < current {
-                for _ in count..<current { actions += machine.leave(user: user) }
-            }
-            sessions[node, default: [:]][user] = count == 0 ? nil : count
-            if sessions[node]?.isEmpty == true { sessions[node] = nil }
-            let events = actions.compactMap { action -> PresenceEvent? in
-                if case .presence(let event) = action { return event }
-                return nil
-            }
-            if pushNow { for event in events { push(.presence(event)) } }
-            return events
-        }
+    enum Slot {
+        /// Being taken over; requests wait. Keeps the replica this node held, if any.
+        case loading([CheckedContinuation<Void, any Error>], replica: ReplicaRoom?)
+        case ready(OwnedRoom)
+        case replica(ReplicaRoom)
     }
 
-    enum Slot {
-        case loading([CheckedContinuation<Void, any Error>])
-        case ready(Room)
+    /// A replication request produced under the lock, sent after it.
+    struct Dispatch {
+        let room: OwnedRoom
+        let node: String
+        let request: ReplicationRequest
+        /// The last seq the request covers.
+        let through: UInt64
     }
 
     public let nodeID: String
     let configuration: RoomStateMachine.Configuration
-    private let history: any HistoryStore
-    private let logger: Logger
-    private let now: @Sendable () -> Int64
-    /// Whether this node owns `room` on its current ring. Checked under the lock on every request
-    /// and before a loaded room is installed, so a request or load that was in flight when the
-    /// ring changed can never bring a room back to life on a node that no longer owns it.
-    private let owns: @Sendable (String) -> Bool
-    private let rooms = Mutex<[String: Slot]>([:])
+    let history: any HistoryStore
+    let logger: Logger
+    let now: @Sendable () -> Int64
+    let ringView: RingView
+    let peers: any RoomPeers
+    let rooms = Mutex<[String: Slot]>([:])
+    /// False until the node has joined the cluster, and again once it is leaving: a node that
+    /// does not know the other members yet must not believe it owns everything.
+    let active = Atomic<Bool>(true)
+    let leaving = Atomic<Bool>(false)
 
-    public init(
+    init(
         nodeID: String, configuration: RoomStateMachine.Configuration, history: any HistoryStore, logger: Logger,
-        now: @escaping @Sendable () -> Int64, owns: @escaping @Sendable (String) -> Bool = { _ in true }
+        now: @escaping @Sendable () -> Int64, ring: RingView, peers: any RoomPeers
     ) {
         self.nodeID = nodeID
         self.configuration = configuration
         self.history = history
         self.logger = logger
         self.now = now
-        self.owns = owns
+        self.ringView = ring
+        self.peers = peers
+    }
+
+    /// Whether this node orders `room` now: it is active and the room's owner on its ring.
+    func owns(_ room: String) -> Bool {
+        active.load(ordering: .relaxed) && !leaving.load(ordering: .relaxed) && ringView.owner(of: room) == nodeID
+    }
+
+    /// The room's successor: the next distinct node of its preference list (nil when alone).
+    func successor(of room: String) -> String? {
+        ringView.current.preferenceList(of: room, count: 2).first { $0 != nodeID }
     }
 
     // MARK: Requests
@@ -117,7 +90,7 @@ public final class RoomOwner: Sendable {
             let current = room.sessions[subscriber.nodeID]?[user] ?? 0
             let events = room.setSessions(node: subscriber.nodeID, user: user, count: current + 1, pushNow: false)
             // The joiner's `joined` comes first, then everyone (the joiner too) hears the join.
-            reply(RoomSnapshot(seq: room.machine.lastSeq, messages: messages, members: room.machine.memberNames, truncated: truncated))
+            reply(room.snapshot(messages: messages, truncated: truncated))
             for event in events { room.push(.presence(event)) }
         }
     }
@@ -143,21 +116,41 @@ public final class RoomOwner: Sendable {
             room.subscribers[node] = subscriber
             var wanted: [String: UInt32] = [:]
             for session in sessions { wanted[session.user, default: 0] += session.count }
-            for user in Set(wanted.keys).union(room.sessions[node]?.keys ?? [:].keys) {
+            for user in Set(wanted.keys).union(room.sessions[node]?.keys ?? [:].keys).sorted() {
                 room.setSessions(node: node, user: user, count: wanted[user] ?? 0)
             }
             if room.sessions[node] == nil { room.subscribers[node] = nil }
             let missed = room.machine.messages(since: since)
-            reply(
-                RoomSnapshot(
-                    seq: room.machine.lastSeq, messages: missed.messages, members: room.machine.memberNames, truncated: missed.truncated))
+            reply(room.snapshot(messages: missed.messages, truncated: missed.truncated))
         }
     }
 
-    /// Sequences a message (or recognises a retry).
+    /// Sequences a message (or recognises a retry) and returns once it is committed: held by
+    /// the room's successor (or, alone on the ring, by this node).
     func send(room name: String, user: String, id: String, text: String) async throws -> (seq: UInt64, duplicate: Bool) {
-        try await withRoom(name) { room in
-            room.perform(room.machine.send(user: user, id: id, text: text, now: now()), history: history) ?? (0, false)
+        try await ensureReady(name)
+        return try await withCheckedThrowingContinuation { (waiter: OwnedRoom.Waiter) in
+            let (immediate, dispatch) = rooms.withLock { rooms -> (Result<(seq: UInt64, duplicate: Bool), any Error>?, Dispatch?) in
+                guard owns(name), case .ready(let room) = rooms[name] else {
+                    return (.failure(ProtocolError(.unavailable, "room \(name) is moving; retry")), nil)
+                }
+                for action in room.machine.send(user: user, id: id, text: text, now: now()) {
+                    switch action {
+                    case .ack(_, _, let seq, _):
+                        ClusterMetrics.duplicates.increment()
+                        return (.success((seq, true)), nil)
+                    case .awaitCommit(_, _, let seq):
+                        room.waiters[seq, default: []].append((waiter, true))
+                    case .replicate(let message):
+                        room.waiters[message.seq, default: []].append((waiter, false))
+                    default:
+                        break
+                    }
+                }
+                return (nil, nextReplication(room))
+            }
+            if let immediate { waiter.resume(with: immediate) }
+            if let dispatch { send(dispatch) }
         }
     }
 
@@ -170,146 +163,42 @@ public final class RoomOwner: Sendable {
                 } else {
                     (room.machine.messages(before: before, limit: limit), false)
                 }
-            return RoomSnapshot(seq: room.machine.lastSeq, messages: page.0, members: [], truncated: page.1)
+            return room.snapshot(messages: page.0, truncated: page.1, members: false)
         }
     }
 
     func info(room name: String) async throws -> RoomSnapshot {
-        try await withRoom(name) { room in
-            RoomSnapshot(seq: room.machine.lastSeq, messages: [], members: room.machine.memberNames, truncated: false)
-        }
-    }
-
-    // MARK: Membership
-
-    /// A link from `subscriber`'s node closed: stop pushing to it (its sessions stay until the
-    /// node resubscribes or is declared dead).
-    func unsubscribe(_ subscriber: any RoomSubscriber) {
-        rooms.withLock { rooms in
-            for case .ready(let room) in rooms.values where room.subscribers[subscriber.nodeID] === subscriber {
-                room.subscribers[subscriber.nodeID] = nil
-            }
-        }
-    }
-
-    /// `node` left the cluster: its sessions leave every room (presence), it is unsubscribed.
-    func nodeGone(_ node: String) {
-        rooms.withLock { rooms in
-            for case .ready(let room) in rooms.values {
-                room.subscribers[node] = nil
-                for user in room.sessions[node]?.keys.sorted() ?? [] {
-                    room.setSessions(node: node, user: user, count: 0)
-                }
-            }
-        }
-    }
-
-    /// Stops ordering every room for which `keep` is false: its subscribers are told `moved` and
-    /// subscribe at the new owner, which continues the seq from the history cache.
-    func release(keep: (String) -> Bool) {
-        let (count, waiters) = rooms.withLock { rooms -> (Int, [CheckedContinuation<Void, any Error>]) in
-            var waiters: [CheckedContinuation<Void, any Error>] = []
-            for (name, slot) in rooms where !keep(name) {
-                switch slot {
-                case .ready(let room):
-                    room.push(.moved(room: name))
-                    ClusterMetrics.ownerChanges.increment()
-                case .loading(let list):
-                    // The loader sees the slot gone and discards what it loaded.
-                    waiters += list
-                }
-                rooms[name] = nil
-            }
-            return (rooms.count, waiters)
-        }
-        for waiter in waiters { waiter.resume(throwing: ProtocolError(.unavailable, "the room moved to another node; retry")) }
-        ClusterMetrics.rooms.record(count)
+        try await withRoom(name) { room in room.snapshot(messages: [], truncated: false) }
     }
 
     /// Rooms this node orders now.
-    public var roomCount: Int { rooms.withLock { $0.count } }
+    public var roomCount: Int {
+        rooms.withLock { rooms in rooms.values.count { if case .ready = $0 { true } else { false } } }
+    }
 
-    // MARK: Loading
+    /// Rooms this node holds for others (replicas and sealed rooms).
+    public var replicaCount: Int {
+        rooms.withLock { rooms in rooms.values.count { if case .replica = $0 { true } else { false } } }
+    }
 
-    private func withRoom<T>(_ name: String, _ body: (Room) throws -> T) async throws -> T {
-        try await ensureLoaded(name)
-        return try rooms.withLock { rooms in
+    /// Runs `body` on the room (taking it over first if needed) under the lock, then sends the
+    /// replication its changes need (presence travels to the successor too).
+    func withRoom<T>(_ name: String, _ body: (OwnedRoom) throws -> T) async throws -> T {
+        try await ensureReady(name)
+        let (result, dispatch) = try rooms.withLock { rooms -> (T, Dispatch?) in
             guard owns(name), case .ready(let room) = rooms[name] else {
                 throw ProtocolError(.unavailable, "room \(name) is moving; retry")
             }
-            return try body(room)
+            return (try body(room), nextReplication(room))
         }
+        if let dispatch { send(dispatch) }
+        return result
     }
+}
 
-    private enum LoadStep {
-        case ready, wait, load
-    }
-
-    /// The first caller loads the room from the history cache; the others wait for that load. A
-    /// failed load fails every waiter with `unavailable` and leaves the room unloaded.
-    private func ensureLoaded(_ name: String) async throws {
-        guard owns(name) else { throw ProtocolError(.unavailable, "\(nodeID) does not own \(name); retry") }
-        let step: LoadStep = rooms.withLock { rooms in
-            switch rooms[name] {
-            case .ready: return .ready
-            case .loading: return .wait
-            case nil:
-                rooms[name] = .loading([])
-                return .load
-            }
-        }
-        switch step {
-        case .ready:
-            return
-        case .wait:
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let immediate: Result<Void, any Error>? = rooms.withLock { rooms in
-                    switch rooms[name] {
-                    case .loading(var waiters):
-                        waiters.append(continuation)
-                        rooms[name] = .loading(waiters)
-                        return nil
-                    case .ready: return .success(())
-                    case nil: return .failure(ProtocolError(.unavailable, "room \(name) could not be loaded; retry"))
-                    }
-                }
-                if let immediate { continuation.resume(with: immediate) }
-            }
-        case .load:
-            let result: Result<Room, any Error>
-            do {
-                let messages = try await history.load(room: name, limit: configuration.logCapacity)
-                result = .success(Room(machine: RoomStateMachine(room: name, configuration: configuration, restoring: messages)))
-            } catch {
-                result = .failure(error)
-            }
-            let (waiters, count, installed) = rooms.withLock { rooms in
-                // Install only if the slot is still ours (not released meanwhile) and we still own the room.
-                guard case .loading(let waiters) = rooms[name] else {
-                    return ([CheckedContinuation<Void, any Error>](), rooms.count, false)
-                }
-                if case .success(let room) = result, owns(name) {
-                    rooms[name] = .ready(room)
-                    return (waiters, rooms.count, true)
-                }
-                rooms[name] = nil
-                return (waiters, rooms.count, false)
-            }
-            ClusterMetrics.rooms.record(count)
-            switch result {
-            case .success where installed:
-                for waiter in waiters { waiter.resume() }
-            case .success:
-                let moved = ProtocolError(.unavailable, "room \(name) moved while it loaded; retry")
-                for waiter in waiters { waiter.resume(throwing: moved) }
-                throw moved
-            case .failure(let error):
-                ClusterMetrics.roomLoadFailures.increment()
-                logger.error("cannot load room \(name): \(error)")
-                let failure = ProtocolError(.unavailable, "history of room \(name) is unavailable; retry")
-                for waiter in waiters { waiter.resume(throwing: failure) }
-                throw failure
-            }
-        }
+extension OwnedRoom {
+    func snapshot(messages: [ChatMessage], truncated: Bool, members: Bool = true) -> RoomSnapshot {
+        RoomSnapshot(
+            seq: machine.committedSeq, messages: messages, members: members ? machine.memberNames : [], truncated: truncated)
     }
 }

@@ -12,6 +12,9 @@ public struct GossipConfiguration: Sendable {
     public var secret: String
     public var metadata: [String: String]
     public var settings: SWIMSettings
+    /// Whether graceful shutdown (SIGTERM) starts the leave by itself. A host that must do
+    /// something first (hand its rooms off) turns this off and calls `leave()` when done.
+    public var leavesOnGracefulShutdown = true
 
     public init(
         nodeID: String, bindHost: String, bindPort: Int, seeds: [GossipAddress], secret: String,

@@ -135,7 +135,7 @@ public final class GossipService: Service, Sendable {
                     self.stop()
                 }
             } onGracefulShutdown: {
-                self.beginLeave()
+                if self.configuration.leavesOnGracefulShutdown { self.beginLeave() }
             }
         }
         stop()

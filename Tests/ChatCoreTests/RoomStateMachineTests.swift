@@ -8,6 +8,13 @@ struct RoomStateMachineTests {
         actions.compactMap { if case .deliver(let m) = $0 { m } else { nil } }
     }
 
+    /// Sends, and commits at once what was sequenced (as an owner whose successor answers).
+    func committing(_ room: inout RoomStateMachine, user: String, id: String, text: String, now: Int64) -> [RoomStateMachine.Action] {
+        let actions = room.send(user: user, id: id, text: text, now: now)
+        guard case .replicate(let message) = actions.first else { return actions }
+        return room.commit(through: message.seq)
+    }
+
     func ack(_ actions: [RoomStateMachine.Action]) -> (seq: UInt64, duplicate: Bool)? {
         for action in actions {
             if case .ack(_, _, let seq, let duplicate) = action { return (seq, duplicate) }
@@ -19,7 +26,7 @@ struct RoomStateMachineTests {
         var room = RoomStateMachine(room: "r")
         #expect(room.lastSeq == 0)
         for expected in UInt64(1)...5 {
-            let actions = room.send(user: "u", id: "m\(expected)", text: "t", now: 100)
+            let actions = committing(&room, user: "u", id: "m\(expected)", text: "t", now: 100)
             #expect(ack(actions)?.seq == expected)
             #expect(messages(actions).map(\.seq) == [expected])
         }
@@ -28,46 +35,46 @@ struct RoomStateMachineTests {
 
     @Test func actionsComeInOrderPersistDeliverAck() {
         var room = RoomStateMachine(room: "r")
-        let actions = room.send(user: "u", id: "a", text: "hello", now: 42)
+        let actions = committing(&room, user: "u", id: "a", text: "hello", now: 42)
         let message = ChatMessage(room: "r", seq: 1, id: "a", user: "u", text: "hello", ts: 42)
         #expect(actions == [.persist(message), .deliver(message), .ack(room: "r", id: "a", seq: 1, duplicate: false)])
     }
 
     @Test func timestampsNeverGoBackwards() {
         var room = RoomStateMachine(room: "r")
-        _ = room.send(user: "u", id: "a", text: "t", now: 1000)
-        let second = messages(room.send(user: "u", id: "b", text: "t", now: 900))
+        _ = committing(&room, user: "u", id: "a", text: "t", now: 1000)
+        let second = messages(committing(&room, user: "u", id: "b", text: "t", now: 900))
         #expect(second.first?.ts == 1000)
-        let third = messages(room.send(user: "u", id: "c", text: "t", now: 1200))
+        let third = messages(committing(&room, user: "u", id: "c", text: "t", now: 1200))
         #expect(third.first?.ts == 1200)
     }
 
     @Test func retryIsAckedWithOriginalSeqAndDeliversNothing() {
         var room = RoomStateMachine(room: "r")
-        _ = room.send(user: "u", id: "a", text: "t", now: 1)
-        _ = room.send(user: "u", id: "b", text: "t", now: 1)
-        let retry = room.send(user: "u", id: "a", text: "different text", now: 2)
+        _ = committing(&room, user: "u", id: "a", text: "t", now: 1)
+        _ = committing(&room, user: "u", id: "b", text: "t", now: 1)
+        let retry = committing(&room, user: "u", id: "a", text: "different text", now: 2)
         #expect(retry == [.ack(room: "r", id: "a", seq: 1, duplicate: true)])
         #expect(room.lastSeq == 2)
         // The same id from another user is another message.
-        #expect(ack(room.send(user: "v", id: "a", text: "t", now: 3))?.seq == 3)
+        #expect(ack(committing(&room, user: "v", id: "a", text: "t", now: 3))?.seq == 3)
     }
 
     @Test func idempotencyWindowForgetsOldestIDs() {
         var room = RoomStateMachine(room: "r", configuration: .init(logCapacity: 100, idempotencyWindow: 3))
-        for id in ["a", "b", "c", "d"] { _ = room.send(user: "u", id: id, text: "t", now: 1) }
+        for id in ["a", "b", "c", "d"] { _ = committing(&room, user: "u", id: id, text: "t", now: 1) }
         // "a" fell out of the window of 3: it is sequenced again.
-        #expect(ack(room.send(user: "u", id: "a", text: "t", now: 1)) ?? (0, true) == (5, false))
+        #expect(ack(committing(&room, user: "u", id: "a", text: "t", now: 1)) ?? (0, true) == (5, false))
         // "c" and "d" are still remembered.
-        #expect(ack(room.send(user: "u", id: "d", text: "t", now: 1)) ?? (0, false) == (4, true))
+        #expect(ack(committing(&room, user: "u", id: "d", text: "t", now: 1)) ?? (0, false) == (4, true))
     }
 
     @Test func restoredRoomContinuesSeqAndRemembersIDs() {
         let history = (1...10).map { ChatMessage(room: "r", seq: UInt64($0), id: "m\($0)", user: "u", text: "t", ts: Int64($0)) }
         var room = RoomStateMachine(room: "r", restoring: history.shuffled())
         #expect(room.lastSeq == 10)
-        #expect(ack(room.send(user: "u", id: "m7", text: "t", now: 20)) ?? (0, false) == (7, true))
-        let next = messages(room.send(user: "u", id: "new", text: "t", now: 5))
+        #expect(ack(committing(&room, user: "u", id: "m7", text: "t", now: 20)) ?? (0, false) == (7, true))
+        let next = messages(committing(&room, user: "u", id: "new", text: "t", now: 5))
         #expect(next.map(\.seq) == [11])
         #expect(next.first?.ts == 10, "ts continues from the restored history's latest ts")
     }
@@ -83,7 +90,7 @@ struct RoomStateMachineTests {
 
     @Test func logIsCappedAndResumeSaysTruncated() {
         var room = RoomStateMachine(room: "r", configuration: .init(logCapacity: 5))
-        for i in 1...12 { _ = room.send(user: "u", id: "\(i)", text: "t", now: 0) }
+        for i in 1...12 { _ = committing(&room, user: "u", id: "\(i)", text: "t", now: 0) }
         #expect(room.latest(limit: 50).map(\.seq) == [8, 9, 10, 11, 12])
         let resumeHeld = room.messages(since: 9)
         #expect(resumeHeld.messages.map(\.seq) == [10, 11, 12])
@@ -101,7 +108,7 @@ struct RoomStateMachineTests {
 
     @Test func historyPagesBelowBefore() {
         var room = RoomStateMachine(room: "r")
-        for i in 1...30 { _ = room.send(user: "u", id: "\(i)", text: "t", now: 0) }
+        for i in 1...30 { _ = committing(&room, user: "u", id: "\(i)", text: "t", now: 0) }
         #expect(room.messages(before: 11, limit: 3).map(\.seq) == [8, 9, 10])
         #expect(room.messages(before: 3, limit: 50).map(\.seq) == [1, 2])
         #expect(room.messages(before: 1, limit: 50).isEmpty)
@@ -133,7 +140,7 @@ struct RoomStateMachineTests {
         for _ in 0..<5000 {
             let user = "u\(rng.next() % 5)"
             let id = "m\(rng.next() % 800)"
-            let actions = room.send(user: user, id: id, text: "t", now: Int64(rng.next() % 1000))
+            let actions = committing(&room, user: user, id: id, text: "t", now: Int64(rng.next() % 1000))
             let key = "\(user)/\(id)"
             guard let ack = ack(actions) else {
                 Issue.record("no ack (seed \(seed))")

@@ -31,29 +31,28 @@ final class GatedHistoryStore: HistoryStore {
 @Suite("Ownership: only the ring's owner orders a room")
 struct OwnershipTests {
     @Test func requestsForARoomThisNodeNoLongerOwnsAreUnavailable() async throws {
-        let owned = Mutex(true)
-        let owner = RoomOwner(
-            nodeID: "o", configuration: .init(), history: MemoryHistoryStore(), logger: Logger(label: "test"), now: { 1 },
-            owns: { _ in owned.withLock { $0 } })
-        #expect(try await owner.send(room: "r", user: "u", id: "1", text: "t").seq == 1)
-        owned.withLock { $0 = false }
-        await #expect(throws: ProtocolError.self) { try await owner.send(room: "r", user: "u", id: "2", text: "t") }
-        await #expect(throws: ProtocolError.self) { try await owner.send(room: "fresh", user: "u", id: "1", text: "t") }
-        #expect(owner.roomCount == 1, "no room was loaded for a request it does not own")
+        let cluster = InMemoryCluster(["o"])
+        let owner = cluster.owner("o")
+        let room = InMemoryCluster.room(ownedBy: "p", among: ["o", "p"])
+        let fresh = InMemoryCluster.room(ownedBy: "p", among: ["o", "p"], prefix: "fresh")
+        #expect(try await owner.send(room: room, user: "u", id: "1", text: "t").seq == 1)
+        cluster.setRing(["o", "p"], on: ["o"])
+        await #expect(throws: ProtocolError.self) { try await owner.send(room: room, user: "u", id: "2", text: "t") }
+        await #expect(throws: ProtocolError.self) { try await owner.send(room: fresh, user: "u", id: "1", text: "t") }
+        #expect(owner.roomCount == 0, "no room is ordered for a request it does not own")
+        #expect(owner.replicaCount == 1, "the sealed room is kept for its new owner")
     }
 
     @Test(.timeLimit(.minutes(1)))
-    func aLoadInFlightWhenTheRoomMovesIsDiscarded() async throws {
-        let owned = Mutex(true)
+    func aLoadInFlightWhenTheRoomMovesIsNotInstalled() async throws {
         let history = GatedHistoryStore()
-        let owner = RoomOwner(
-            nodeID: "o", configuration: .init(), history: history, logger: Logger(label: "test"), now: { 1 },
-            owns: { _ in owned.withLock { $0 } })
-        let send = Task { try await owner.send(room: "r", user: "u", id: "1", text: "t") }
-        // Wait until the load has started (the slot exists), then move the room away.
-        while owner.roomCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
-        owned.withLock { $0 = false }
-        owner.release { _ in false }
+        let cluster = InMemoryCluster(["o"], history: { _ in history })
+        let owner = cluster.owner("o")
+        let room = InMemoryCluster.room(ownedBy: "p", among: ["o", "p"])
+        let send = Task { try await owner.send(room: room, user: "u", id: "1", text: "t") }
+        // Wait until the take-over has started (the slot exists), then move the room away.
+        while owner.rooms.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(5)) }
+        cluster.setRing(["o", "p"], on: ["o"])
         history.open()
         await #expect(throws: ProtocolError.self) { try await send.value }
         #expect(owner.roomCount == 0, "the loaded room was not installed on a node that lost it")

@@ -32,7 +32,7 @@ final class RecordingSubscriber: RoomSubscriber {
 @Suite("RoomOwner: one owner orders a room for many nodes")
 struct RoomOwnerTests {
     func makeOwner(history: any HistoryStore = MemoryHistoryStore()) -> RoomOwner {
-        RoomOwner(nodeID: "o", configuration: .init(logCapacity: 100), history: history, logger: Logger(label: "test"), now: { 1000 })
+        InMemoryCluster(["o"], history: { _ in history }).owner("o")
     }
 
     @Test func sendsArePushedOnceToEachSubscribedNode() async throws {
@@ -125,19 +125,22 @@ struct RoomOwnerTests {
         #expect(try await owner.info(room: "r").members == ["alice"])
     }
 
-    @Test func releasedRoomsTellSubscribersTheyMoved() async throws {
+    @Test func sealedRoomsTellSubscribersTheyMoved() async throws {
         let history = MemoryHistoryStore()
-        let owner = makeOwner(history: history)
+        let cluster = InMemoryCluster(["o"], history: { _ in history })
+        let owner = cluster.owner("o")
+        let keep = InMemoryCluster.room(ownedBy: "o", among: ["o", "p"], prefix: "keep")
+        let move = InMemoryCluster.room(ownedBy: "p", among: ["o", "p"], prefix: "move")
         let a = RecordingSubscriber("a")
-        try await owner.join(room: "keep", user: "u", since: nil, subscriber: a) { _ in }
-        try await owner.join(room: "move", user: "u", since: nil, subscriber: a) { _ in }
-        _ = try await owner.send(room: "move", user: "u", id: "1", text: "t")
-        owner.release { $0 == "keep" }
-        #expect(a.recorded.contains(.moved(room: "move")))
-        #expect(!a.recorded.contains(.moved(room: "keep")))
+        try await owner.join(room: keep, user: "u", since: nil, subscriber: a) { _ in }
+        try await owner.join(room: move, user: "u", since: nil, subscriber: a) { _ in }
+        _ = try await owner.send(room: move, user: "u", id: "1", text: "t")
+        cluster.setRing(["o", "p"], on: ["o"])
+        #expect(a.recorded.contains(.moved(room: move)))
+        #expect(!a.recorded.contains(.moved(room: keep)))
         #expect(owner.roomCount == 1)
-        // A new owner of "move" continues its seq from the history cache.
-        let next = makeOwner(history: history)
-        #expect(try await next.send(room: "move", user: "u", id: "2", text: "t").seq == 2)
+        // Without any node holding the room, a new owner continues its seq from the history cache.
+        let next = InMemoryCluster(["p"], history: { _ in history }).owner("p")
+        #expect(try await next.send(room: move, user: "u", id: "2", text: "t").seq == 2)
     }
 }

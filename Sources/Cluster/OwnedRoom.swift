@@ -1,0 +1,94 @@
+import ChatCore
+import History
+import Metrics
+
+/// A room this node orders: its sequencer, its epoch, the nodes subscribed to it, presence per
+/// node, the senders waiting for their message to commit, and its replication to the successor.
+/// Only touched under `RoomOwner`'s lock.
+final class OwnedRoom: @unchecked Sendable {
+    typealias Waiter = CheckedContinuation<(seq: UInt64, duplicate: Bool), any Error>
+
+    let name: String
+    var machine: RoomStateMachine
+    let epoch: UInt64
+    var subscribers: [String: any RoomSubscriber] = [:]
+    var sessions: SessionTable
+    /// Senders waiting for a seq to commit (the original first, then retries).
+    var waiters: [UInt64: [(waiter: Waiter, duplicate: Bool)]] = [:]
+    var replication = ReplicationState()
+
+    init(name: String, machine: RoomStateMachine, epoch: UInt64, sessions: SessionTable) {
+        self.name = name
+        self.machine = machine
+        self.epoch = epoch
+        self.sessions = sessions
+        self.machine.setMembers(sessions.perUser)
+    }
+
+    var transfer: RoomTransfer {
+        RoomTransfer(room: name, epoch: epoch, snapshot: machine.snapshot, sessions: sessions.list)
+    }
+
+    func push(_ frame: InternalFrame) {
+        for subscriber in subscribers.values { subscriber.push(frame) }
+    }
+
+    /// Performs what a commit produced: history, delivery to every subscribed node, acks.
+    func perform(_ actions: [RoomStateMachine.Action], history: any HistoryStore) {
+        for action in actions {
+            switch action {
+            case .persist(let message):
+                history.append(message)
+            case .deliver(let message):
+                ClusterMetrics.sequenced.increment()
+                push(.message(message))
+            case .ack(_, _, let seq, _):
+                for entry in waiters.removeValue(forKey: seq) ?? [] {
+                    if entry.duplicate { ClusterMetrics.duplicates.increment() }
+                    entry.waiter.resume(returning: (seq, entry.duplicate))
+                }
+            case .presence(let event):
+                push(.presence(event))
+            case .replicate, .awaitCommit:
+                break
+            }
+        }
+    }
+
+    /// Fails every waiting sender (the room stops being ordered here; they retry elsewhere).
+    func failWaiters(_ error: ProtocolError) {
+        let all = waiters.values.flatMap { $0 }
+        waiters = [:]
+        for entry in all { entry.waiter.resume(throwing: error) }
+    }
+
+    /// Sets the sessions of `user` on `node`; returns the presence changes (the caller pushes
+    /// them, after any reply that must come first).
+    @discardableResult
+    func setSessions(node: String, user: String, count: UInt32, pushNow: Bool = true) -> [PresenceEvent] {
+        let current = sessions[node]?[user] ?? 0
+        guard count != current else { return [] }
+        var actions: [RoomStateMachine.Action] = []
+        if count > current {
+            for _ in current..<count { actions += machine.join(user: user) }
+        } else {
+            for _ in count..<current { actions += machine.leave(user: user) }
+        }
+        sessions[node, default: [:]][user] = count == 0 ? nil : count
+        if sessions[node]?.isEmpty == true { sessions[node] = nil }
+        replication.sessionsDidChange()
+        let events = actions.compactMap { action -> PresenceEvent? in
+            if case .presence(let event) = action { return event }
+            return nil
+        }
+        if pushNow { for event in events { push(.presence(event)) } }
+        return events
+    }
+
+    /// Removes every session of `node` (it left the cluster), pushing the leaves.
+    func dropSessions(of node: String) {
+        for user in sessions[node]?.keys.sorted() ?? [] {
+            setSessions(node: node, user: user, count: 0)
+        }
+    }
+}

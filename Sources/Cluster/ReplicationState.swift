@@ -1,0 +1,65 @@
+/// The owner's side of one room's replication, as a pure value: what to send to the successor
+/// next. At most one request is in flight per room, so appends reach the successor in seq order,
+/// and everything sequenced while one is in flight goes out together in the next (batching
+/// comes from load itself: the busier the room, the bigger the batch).
+struct ReplicationState: Sendable, Hashable {
+    enum Next: Sendable, Hashable {
+        /// Nothing to send (or a request is in flight).
+        case idle
+        /// No successor (alone on the ring): the owner's own append is what it acks.
+        case commitLocally
+        /// Send the whole state to `node`.
+        case sync(to: String)
+        /// Send the messages after `baseSeq` (and the sessions, if `sessions`).
+        case append(to: String, baseSeq: UInt64, sessions: Bool)
+    }
+
+    private(set) var inFlight = false
+    /// The successor the last request went to; a different successor needs the whole state.
+    private(set) var target: String?
+    /// The successor must get the whole state before any append (a new owner, a new successor,
+    /// or a successor that said `resync`).
+    private(set) var needsSync = true
+    private(set) var sessionsChanged = false
+
+    mutating func sessionsDidChange() { sessionsChanged = true }
+
+    /// Nothing in flight, nothing to send, and the successor holds the whole state (or there is
+    /// no successor).
+    func isIdle(lastSeq: UInt64, committedSeq: UInt64) -> Bool {
+        !inFlight && !sessionsChanged && lastSeq == committedSeq && (target == nil || !needsSync)
+    }
+
+    /// Decides the next request, given the room's successor now and whether messages wait.
+    mutating func next(successor: String?, committedSeq: UInt64, lastSeq: UInt64) -> Next {
+        guard !inFlight else { return .idle }
+        guard let successor else {
+            target = nil
+            needsSync = true
+            sessionsChanged = false
+            return lastSeq > committedSeq ? .commitLocally : .idle
+        }
+        if successor != target {
+            target = successor
+            needsSync = true
+        }
+        if needsSync {
+            inFlight = true
+            sessionsChanged = false
+            return .sync(to: successor)
+        }
+        guard lastSeq > committedSeq || sessionsChanged else { return .idle }
+        inFlight = true
+        defer { sessionsChanged = false }
+        return .append(to: successor, baseSeq: committedSeq, sessions: sessionsChanged)
+    }
+
+    /// The successor answered (or did not): the next request may go.
+    mutating func finished(_ reply: ReplicationReply?) {
+        inFlight = false
+        switch reply {
+        case .ack: needsSync = false
+        case .resync, .stale, nil: needsSync = true
+        }
+    }
+}

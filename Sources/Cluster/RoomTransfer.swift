@@ -1,0 +1,57 @@
+import ChatCore
+
+/// A room's state as it crosses the network: to the successor that replicates it, and to a new
+/// owner that takes it over (hand-off or failover).
+///
+/// `epoch` numbers the room's ownerships: each node that starts ordering the room takes one
+/// more than the highest epoch it found, so a replica can tell the current owner from a stale one
+/// (`ReplicaRules`). With the owner's id next to it, this is the room's epoch of DESIGN.md.
+public struct RoomTransfer: Sendable, Hashable {
+    public var room: String
+    public var epoch: UInt64
+    public var snapshot: RoomStateMachine.Snapshot
+    /// Sessions per node and user: presence travels with the room.
+    public var sessions: [NodeSessions]
+
+    public init(room: String, epoch: UInt64, snapshot: RoomStateMachine.Snapshot, sessions: [NodeSessions]) {
+        self.room = room
+        self.epoch = epoch
+        self.snapshot = snapshot
+        self.sessions = sessions
+    }
+}
+
+/// How many sessions `user` has in a room on `node`.
+public struct NodeSessions: Sendable, Hashable {
+    public var node: String
+    public var user: String
+    public var count: UInt32
+
+    public init(node: String, user: String, count: UInt32) {
+        self.node = node
+        self.user = user
+        self.count = count
+    }
+}
+
+/// Sessions per node, then per user (the owner's view of a room's presence).
+typealias SessionTable = [String: [String: UInt32]]
+
+extension SessionTable {
+    init(_ list: [NodeSessions]) {
+        self.init()
+        for entry in list where entry.count > 0 { self[entry.node, default: [:]][entry.user] = entry.count }
+    }
+
+    var list: [NodeSessions] {
+        flatMap { node, users in users.map { NodeSessions(node: node, user: $0.key, count: $0.value) } }
+            .sorted { ($0.node, $0.user) < ($1.node, $1.user) }
+    }
+
+    /// Sessions per user over every node.
+    var perUser: [String: Int] {
+        var totals: [String: Int] = [:]
+        for users in values { for (user, count) in users { totals[user, default: 0] += Int(count) } }
+        return totals
+    }
+}
