@@ -3,6 +3,9 @@ import Ring
 
 /// Client operations: each goes to the room's owner on this node's ring.
 extension ChatCluster {
+    /// How long a client request is held while its room has no owner that answers.
+    static let routingDeadline: Duration = .seconds(6)
+
     /// Joins `connection` to `room` as `user`: the owner registers the session and answers with a
     /// snapshot; the connection is added to the local room, and gets `joined`, in the owner's
     /// order, so that no message falls between the snapshot and the live stream.
@@ -89,20 +92,23 @@ extension ChatCluster {
     }
 
     /// Runs `body` against the room's owner; while the answer is `unavailable` (no link yet, the
-    /// ring is settling, the room is loading elsewhere), tries again for up to three seconds,
-    /// looking the owner up afresh each time. Sends are idempotent at the owner (by their id);
-    /// a join retried after a timeout whose first attempt did land counts one session twice
-    /// (rare; noted as a known gap until sessions carry their id).
+    /// ring is settling, the room is being handed off or taken over), tries again for up to
+    /// `routingDeadline`, looking the owner up afresh each time: sends are held here rather than
+    /// failed while a room moves. The deadline covers a request that waited out the link's 3 s
+    /// timeout on a paused owner plus the failover after it. Sends are idempotent at the owner
+    /// (by their id), so a retry never sequences a message twice; a join retried after a timeout
+    /// whose first attempt did land counts one session twice (rare; a known gap until sessions
+    /// carry their id).
     func routed<T: Sendable>(_ room: String, _ body: (String) async throws -> T) async throws -> T {
-        let deadline = ContinuousClock.now + .seconds(3)
-        var delay: Duration = .milliseconds(25)
+        let deadline = ContinuousClock.now + Self.routingDeadline
+        var delay: Duration = .milliseconds(10)
         while true {
             guard let target = ring.owner(of: room) else { throw ProtocolError(.unavailable, "no members") }
             do {
                 return try await body(target)
             } catch let error as ProtocolError where error.code == .unavailable && ContinuousClock.now + delay < deadline {
                 try await Task.sleep(for: delay)
-                delay = min(delay * 2, .milliseconds(400))
+                delay = min(delay * 2, .milliseconds(100))
             }
         }
     }
