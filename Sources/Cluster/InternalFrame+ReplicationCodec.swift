@@ -25,6 +25,9 @@ extension InternalFrame {
             case .sync(let transfer):
                 buffer.writeInteger(UInt8(1))
                 buffer.writeTransfer(transfer)
+            case .handOff(let transfer):
+                buffer.writeInteger(UInt8(2))
+                buffer.writeTransfer(transfer)
             }
         case .replicateReply(let corr, let reply):
             buffer.writeInteger(Tag.replicateReply.rawValue)
@@ -78,6 +81,8 @@ extension InternalFrame {
                 return .replicate(corr: corr, .append(room: room, epoch: epoch, baseSeq: baseSeq, messages: messages, sessions: sessions))
             case 1:
                 return .replicate(corr: corr, .sync(try buffer.readTransfer()))
+            case 2:
+                return .replicate(corr: corr, .handOff(try buffer.readTransfer()))
             default:
                 throw InternalFrameError(description: "unknown replication request")
             }

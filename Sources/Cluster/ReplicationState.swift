@@ -15,6 +15,9 @@ struct ReplicationState: Sendable, Hashable {
     }
 
     private(set) var inFlight = false
+    /// Numbers requests: an answer to an abandoned request (its successor left the ring while it
+    /// was in flight) carries an old generation and is ignored.
+    private(set) var generation: UInt64 = 0
     /// The successor the last request went to; a different successor needs the whole state.
     private(set) var target: String?
     /// The successor must get the whole state before any append (a new owner, a new successor,
@@ -32,7 +35,12 @@ struct ReplicationState: Sendable, Hashable {
 
     /// Decides the next request, given the room's successor now and whether messages wait.
     mutating func next(successor: String?, committedSeq: UInt64, lastSeq: UInt64) -> Next {
-        guard !inFlight else { return .idle }
+        if inFlight {
+            // A request to a node that is no longer the successor (it died, or the ring moved)
+            // is abandoned rather than waited out: the new successor gets the whole state now.
+            guard successor != target else { return .idle }
+            inFlight = false
+        }
         guard let successor else {
             target = nil
             needsSync = true
@@ -45,21 +53,26 @@ struct ReplicationState: Sendable, Hashable {
         }
         if needsSync {
             inFlight = true
+            generation += 1
             sessionsChanged = false
             return .sync(to: successor)
         }
         guard lastSeq > committedSeq || sessionsChanged else { return .idle }
         inFlight = true
+        generation += 1
         defer { sessionsChanged = false }
         return .append(to: successor, baseSeq: committedSeq, sessions: sessionsChanged)
     }
 
-    /// The successor answered (or did not): the next request may go.
-    mutating func finished(_ reply: ReplicationReply?) {
+    /// The successor answered request `generation` (or did not): the next request may go.
+    /// Returns false for the answer to an abandoned request (ignore it).
+    mutating func finished(_ reply: ReplicationReply?, generation: UInt64) -> Bool {
+        guard inFlight, generation == self.generation else { return false }
         inFlight = false
         switch reply {
         case .ack: needsSync = false
         case .resync, .stale, nil: needsSync = true
         }
+        return true
     }
 }

@@ -41,26 +41,28 @@ extension RoomOwner {
     }
 
     /// The ring changed. Every room this node orders but no longer owns is sealed (held here as a
-    /// replica for its new owner, who takes it over from here); requests waiting on a take-over
-    /// of a room no longer owned fail; replicas this node is no longer near are dropped (it is
-    /// not among the first three of their preference list); rooms still owned resume their
+    /// replica) and its state pushed to its new owner, which takes it over at once; requests
+    /// waiting on a take-over of a room no longer owned fail; rooms still owned resume their
     /// replication (their successor may be new). Replicas of rooms this node now owns are taken
     /// over at once, not at the first request: the room is writable again sooner, and its state
-    /// is on two nodes again before another failure can take the only copy.
+    /// is on two nodes again before another failure can take the only copy. Replicas are kept
+    /// (a later change may make them the best copy; the take-over picks the newest epoch).
     func ringChanged() {
         let ring = ringView.current
-        let (count, waiters, dispatches, takeOvers) = rooms.withLock {
-            rooms -> (Int, [CheckedContinuation<Void, any Error>], [Dispatch], [String]) in
+        let (count, waiters, dispatches, takeOvers, handOffs) = rooms.withLock {
+            rooms -> (Int, [CheckedContinuation<Void, any Error>], [Dispatch], [String], [(String, RoomTransfer)]) in
             var waiters: [CheckedContinuation<Void, any Error>] = []
             var dispatches: [Dispatch] = []
             var takeOvers: [String] = []
+            var handOffs: [(String, RoomTransfer)] = []
             for (name, slot) in rooms {
                 switch slot {
                 case .ready(let room):
                     if owns(name) {
                         if let dispatch = nextReplication(room) { dispatches.append(dispatch) }
-                    } else {
-                        seal(room, in: &rooms, for: ring.owner(of: name))
+                    } else if let newOwner = ring.owner(of: name) {
+                        handOffs.append((newOwner, room.transfer))
+                        seal(room, in: &rooms, for: newOwner)
                     }
                 case .loading(let list, let replica) where !owns(name):
                     // The take-over sees the slot changed and keeps what it got as a replica.
@@ -68,13 +70,14 @@ extension RoomOwner {
                     rooms[name] = replica.map { .replica($0) }
                 case .replica where owns(name):
                     takeOvers.append(name)
-                case .replica where !ring.preferenceList(of: name, count: 3).contains(nodeID):
-                    rooms[name] = nil
                 default:
                     break
                 }
             }
-            return (rooms.values.count { if case .ready = $0 { true } else { false } }, waiters, dispatches, takeOvers)
+            return (rooms.values.count { if case .ready = $0 { true } else { false } }, waiters, dispatches, takeOvers, handOffs)
+        }
+        for (node, transfer) in handOffs {
+            Task { [peers] in _ = try? await peers.replicate(.handOff(transfer), to: node) }
         }
         for waiter in waiters { waiter.resume(throwing: ProtocolError(.unavailable, "the room moved to another node; retry")) }
         for dispatch in dispatches { send(dispatch) }
@@ -101,22 +104,27 @@ extension RoomOwner {
     /// Whether every room here is settled: none is being taken over, every room this node owns
     /// is ordered here (not only held as a replica), and each has its successor in sync with
     /// nothing waiting to commit. For tests and the chaos checker's quiet points.
-    public var isSettled: Bool {
+    public var isSettled: Bool { unsettled.isEmpty }
+
+    /// The rooms that keep this node from being settled, with why (for test failures).
+    var unsettled: [String] {
         rooms.withLock { rooms in
-            rooms.allSatisfy { name, slot in
+            rooms.compactMap { name, slot in
                 switch slot {
-                case .loading: false
-                case .replica: !owns(name)
+                case .loading: return "\(name): being taken over"
+                case .replica(let replica): return owns(name) ? "\(name): owned but only held (for \(replica.owner))" : nil
                 case .ready(let room):
-                    room.replication.target == successor(of: name)
+                    let settled =
+                        room.replication.target == successor(of: name)
                         && room.replication.isIdle(lastSeq: room.machine.lastSeq, committedSeq: room.machine.committedSeq)
+                    return settled ? nil : "\(name): replication \(room.replication) to \(successor(of: name) ?? "nobody")"
                 }
-            }
+            }.sorted()
         }
     }
 
     /// Graceful leave: stops ordering every room and ships each room's whole state to its owner
-    /// on the ring without this node (which is its successor here, so it accepts), then returns
+    /// on the ring without this node (a hand-off it keeps until it owns the room), then returns
     /// once every transfer was answered or `timeout` passed. The cluster announces the leave
     /// after this: the new owners then take the rooms over from the state they hold.
     public func handOffAll(timeout: Duration = .seconds(3)) async {
@@ -137,7 +145,7 @@ extension RoomOwner {
         await withTaskGroup(of: Bool.self) { group in
             for (node, transfer) in transfers {
                 group.addTask { [peers] in
-                    _ = try? await peers.replicate(.sync(transfer), to: node)
+                    _ = try? await peers.replicate(.handOff(transfer), to: node)
                     return true
                 }
             }

@@ -11,6 +11,7 @@ extension RoomOwner {
     /// applied in the order the owner sent them (it has at most one in flight per room).
     func replicate(_ request: ReplicationRequest, from sender: String) -> ReplicationReply {
         let name = request.room
+        var takeOver = false
         let reply: ReplicationReply = rooms.withLock { rooms in
             let ringOwner = ringView.owner(of: name)
             var held: ReplicaRoom?
@@ -45,8 +46,15 @@ extension RoomOwner {
                 }
                 rooms[name] = .replica(ReplicaRoom(owner: sender, transfer: transfer, configuration: configuration))
                 return .ack(seq: transfer.snapshot.lastSeq)
+            case .handOff(let transfer):
+                guard !ordersItself else { return .stale("already ordered here") }
+                let offered = ReplicaRoom(owner: sender, transfer: transfer, configuration: configuration)
+                rooms[name] = .replica(Self.moreAdvanced(offered, than: held))
+                takeOver = owns(name)
+                return .ack(seq: transfer.snapshot.lastSeq)
             }
         }
+        if takeOver { Task { await takeOverEagerly(name) } }
         if case .stale = reply { ClusterMetrics.replicaRefusals.increment() }
         return reply
     }

@@ -23,12 +23,13 @@ extension RoomOwner {
             return nil
         case .sync(let node):
             ClusterMetrics.replicaSyncs.increment()
-            return Dispatch(room: room, node: node, request: .sync(room.transfer), through: lastSeq)
+            return Dispatch(
+                room: room, node: node, request: .sync(room.transfer), through: lastSeq, generation: room.replication.generation)
         case .append(let node, let baseSeq, let sessions):
             let request = ReplicationRequest.append(
                 room: room.name, epoch: room.epoch, baseSeq: baseSeq, messages: room.machine.uncommitted,
                 sessions: sessions ? room.sessions.list : nil)
-            return Dispatch(room: room, node: node, request: request, through: lastSeq)
+            return Dispatch(room: room, node: node, request: request, through: lastSeq, generation: room.replication.generation)
         }
     }
 
@@ -43,15 +44,21 @@ extension RoomOwner {
     /// The successor answered (`nil`: it could not be reached): commit what it holds, start over
     /// with the whole state, or stop ordering a room this node no longer owns.
     func replicated(_ dispatch: Dispatch, reply: ReplicationReply?) {
+        var retakeOver = false
         let (next, retry) = rooms.withLock { rooms -> (Dispatch?, Bool) in
-            guard case .ready(let room) = rooms[dispatch.room.name], room === dispatch.room else { return (nil, false) }
-            room.replication.finished(reply)
+            guard case .ready(let room) = rooms[dispatch.room.name], room === dispatch.room,
+                room.replication.finished(reply, generation: dispatch.generation)
+            else { return (nil, false) }
             switch reply {
             case .ack(let seq):
                 room.perform(room.machine.commit(through: min(seq, dispatch.through)), history: history)
             case .stale(let reason):
                 logger.warning("stopped ordering \(room.name): \(dispatch.node) refused its replication: \(reason)")
                 seal(room, in: &rooms, for: ringView.owner(of: room.name))
+                // Refused while this node still owns the room on its ring: the rings disagree
+                // for a moment (the successor has not seen the change yet). Take it over again,
+                // from the state now held here, once they agree.
+                retakeOver = owns(room.name)
                 return (nil, false)
             case .resync:
                 break
@@ -62,6 +69,7 @@ extension RoomOwner {
             return (nextReplication(room), false)
         }
         if let next { send(next) }
+        if retakeOver { Task { await takeOverEagerly(dispatch.room.name) } }
         if retry {
             ClusterMetrics.replicationRetries.increment()
             Task {

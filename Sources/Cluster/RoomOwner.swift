@@ -32,6 +32,8 @@ public final class RoomOwner: Sendable {
         let request: ReplicationRequest
         /// The last seq the request covers.
         let through: UInt64
+        /// The room's replication generation when it was sent.
+        let generation: UInt64
     }
 
     public let nodeID: String

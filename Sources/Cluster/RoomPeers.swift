@@ -19,11 +19,14 @@ public enum ReplicationRequest: Sendable, Hashable {
     case append(room: String, epoch: UInt64, baseSeq: UInt64, messages: [ChatMessage], sessions: [NodeSessions]?)
     /// The whole state: the successor replaces what it holds.
     case sync(RoomTransfer)
+    /// A sealed room's state, pushed by its old owner to its new owner (a join, a graceful
+    /// leave): the receiver keeps it as a candidate for its take-over. Its ack commits nothing.
+    case handOff(RoomTransfer)
 
     public var room: String {
         switch self {
         case .append(let room, _, _, _, _): room
-        case .sync(let transfer): transfer.room
+        case .sync(let transfer), .handOff(let transfer): transfer.room
         }
     }
 }

@@ -147,7 +147,8 @@ extension InMemoryCluster {
             if owners.allSatisfy(\.isSettled) { return }
             try await Task.sleep(for: .milliseconds(5))
         }
-        struct NotSettled: Error {}
-        throw NotSettled()
+        struct NotSettled: Error, CustomStringConvertible { var description: String }
+        let why = nodes.withLock { nodes in nodes.filter(\.value.reachable).map { "\($0.key): \($0.value.owner.unsettled)" } }
+        throw NotSettled(description: why.sorted().joined(separator: "; "))
     }
 }

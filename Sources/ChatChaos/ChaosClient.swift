@@ -1,0 +1,275 @@
+import ChatClient
+import NIOCore
+
+/// One simulated user. All of its state lives on one event loop (the loop its connections use),
+/// so callbacks, timers and snapshots never race.
+///
+/// Behaviour (what a well-behaved protocol v1 client does, PROTOCOL.md):
+/// - Connects to the nodes' client ports round-robin, starting at its own index; says `hello`,
+///   then `join`s each of its rooms with `since` = the highest seq it has seen (0 at first).
+/// - While sending is on, creates `rate` messages per second (ids `user-N`, rooms in turn); a
+///   message stays pending until acked. Pending messages are re-sent with the SAME id after each
+///   re-join, 300 ms after an `error` that names them (`unavailable`, `rate_limited`, ...), and
+///   when unacked for 3 s, so retries exercise idempotency.
+/// - A gap in seqs (a message or resume entry above highest+1) is filled with `history` requests.
+/// - Liveness: after 1 s without a frame it pings; without an answer 2.5 s later it drops the
+///   connection (a paused node keeps TCP open) and reconnects to the next node.
+/// - A `watcher` never sends and never reconnects: it is the presence probe of one node.
+final class ChaosClient: Sendable {
+    enum Role: Sendable { case checked, watcher }
+
+    struct Pending {
+        var room: String
+        var text: String
+        var lastAttempt: Double
+    }
+
+    final class State {
+        var generation = 0
+        var connection: ChatClientConnection?
+        var nodeIndex: Int
+        var welcomed = false
+        var joined: Set<String> = []
+        var sending = false
+        var stopped = false
+        var counter = 0
+        var nextSendAt = 0.0
+        var pending: [String: Pending] = [:]
+        var sends: [String: SendObservation] = [:]
+        var lastAttemptAt: [String: Double] = [:]
+        var streams: [String: [Delivery]] = [:]
+        var highest: [String: UInt64] = [:]
+        var errors: [String: Int] = [:]
+        var reconnects = 0
+        var lastHeard = 0.0
+        var pingSentAt: Double?
+        var ticker: RepeatedTask?
+
+        init(nodeIndex: Int) {
+            self.nodeIndex = nodeIndex
+        }
+    }
+
+    let user: String
+    let rooms: [String]
+    let role: Role
+    let loop: any EventLoop
+    private let clock: RunClock
+    private let endpoints: [Endpoint]
+    private let rate: Double
+    private let box: NIOLoopBoundBox<State>
+
+    init(
+        user: String, rooms: [String], role: Role, firstNode: Int, endpoints: [Endpoint], rate: Double, loop: any EventLoop, clock: RunClock
+    ) {
+        self.user = user
+        self.rooms = rooms
+        self.role = role
+        self.endpoints = endpoints
+        self.rate = rate
+        self.loop = loop
+        self.clock = clock
+        box = NIOLoopBoundBox.makeBoxSendingValue(State(nodeIndex: firstNode), eventLoop: loop)
+    }
+
+    // MARK: - Control (any thread)
+
+    func start() {
+        loop.execute {
+            let state = self.box.value
+            state.ticker = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(50), delay: .milliseconds(50)) { _ in
+                self.tick()
+            }
+            self.connect()
+        }
+    }
+
+    func setSending(_ on: Bool) async {
+        try? await loop.submit {
+            self.box.value.sending = on
+            self.box.value.nextSendAt = self.clock.now()
+        }.get()
+    }
+
+    /// True once connected, welcomed and joined to every room.
+    func isReady() async -> Bool {
+        (try? await loop.submit {
+            let s = self.box.value; return s.welcomed && s.joined.count == self.rooms.count
+        }.get()) ?? false
+    }
+
+    func pendingCount() async -> Int {
+        (try? await loop.submit { self.box.value.pending.count }.get()) ?? 0
+    }
+
+    func snapshot() async -> ClientObservations {
+        let observations = try? await loop.submit {
+            let s = self.box.value
+            return ClientObservations(
+                user: self.user, rooms: self.rooms,
+                joinedAtEnd: s.connection != nil && s.welcomed && s.joined.count == self.rooms.count,
+                sends: s.sends.values.sorted { $0.firstSentAt < $1.firstSentAt },
+                streams: self.rooms.map { RoomStream(user: self.user, room: $0, deliveries: s.streams[$0] ?? []) },
+                errorsByCode: s.errors, reconnects: s.reconnects)
+        }.get()
+        return observations
+            ?? ClientObservations(user: user, rooms: rooms, joinedAtEnd: false, sends: [], streams: [], errorsByCode: [:], reconnects: 0)
+    }
+
+    func shutdown() async {
+        try? await loop.submit {
+            let s = self.box.value
+            s.stopped = true
+            s.ticker?.cancel()
+            s.connection?.close()
+        }.get()
+    }
+
+    // MARK: - Connection lifecycle (on loop)
+
+    private func connect() {
+        let s = box.value
+        guard !s.stopped else { return }
+        s.generation += 1
+        let generation = s.generation
+        let endpoint = endpoints[s.nodeIndex % endpoints.count]
+        var configuration = ChatClientConfiguration(host: endpoint.host, port: endpoint.port)
+        configuration.connectTimeout = .seconds(2)
+        let loop = self.loop
+        Task {
+            do {
+                let connection = try await ChatClientConnection.connect(
+                    configuration, group: loop,
+                    onEvent: { self.handle($0, generation: generation) },
+                    onClose: { _ in loop.execute { self.closed(generation: generation) } })
+                loop.execute { self.connected(connection, generation: generation) }
+            } catch {
+                loop.execute { self.closed(generation: generation) }
+            }
+        }
+    }
+
+    private func connected(_ connection: ChatClientConnection, generation: Int) {
+        let s = box.value
+        guard generation == s.generation, !s.stopped else {
+            connection.abort()
+            return
+        }
+        s.connection = connection
+        s.lastHeard = clock.now()
+        s.pingSentAt = nil
+        connection.hello(user: user, token: nil)
+        for room in rooms {
+            connection.join(room: room, since: s.highest[room] ?? 0, ref: room)
+        }
+    }
+
+    /// The connection closed or could not be made: move to the next node.
+    private func closed(generation: Int) {
+        let s = box.value
+        guard generation == s.generation, !s.stopped else { return }
+        if s.connection != nil { s.reconnects += 1 }
+        s.connection = nil
+        s.welcomed = false
+        s.joined = []
+        guard role == .checked else { return }
+        s.nodeIndex += 1
+        s.generation += 1
+        loop.scheduleTask(in: .milliseconds(150)) { self.connect() }
+    }
+
+    // MARK: - Frames (on loop)
+
+    private func handle(_ event: ServerEvent, generation: Int) {
+        let s = box.value
+        guard generation == s.generation else { return }
+        let now = clock.now()
+        s.lastHeard = now
+        s.pingSentAt = nil
+        switch event {
+        case .welcome:
+            s.welcomed = true
+        case .joined(let room, _, _, let history, _, _):
+            s.joined.insert(room)
+            for message in history { deliver(message, kind: .resume, state: s) }
+            for (id, pending) in s.pending where pending.room == room { transmit(id, state: s) }
+        case .message(let message):
+            deliver(message, kind: .live, state: s)
+        case .history(let room, _, let messages):
+            guard rooms.contains(room) else { return }
+            for message in messages {
+                s.streams[room, default: []].append(
+                    Delivery(seq: message.seq, id: message.id, user: message.user, kind: .fill, at: now))
+            }
+        case .ack(_, let id, let seq):
+            guard s.sends[id] != nil else { return }
+            let attempt = s.lastAttemptAt[id] ?? now
+            s.sends[id]!.acks.append(AckObservation(seq: seq, at: now, attemptAt: attempt))
+            s.pending.removeValue(forKey: id)
+        case .error(let code, _, _, let id):
+            s.errors[code, default: 0] += 1
+            if let id, s.pending[id] != nil {
+                loop.scheduleTask(in: .milliseconds(300)) {
+                    let state = self.box.value
+                    if state.generation == generation { self.transmit(id, state: state) }
+                }
+            }
+        case .left, .presence, .pong, .other:
+            break
+        }
+    }
+
+    private func deliver(_ message: ReceivedMessage, kind: DeliveryKind, state s: State) {
+        guard rooms.contains(message.room) else { return }
+        let high = s.highest[message.room] ?? 0
+        if message.seq > high + 1, let connection = s.connection {
+            var before = message.seq
+            var requests = 0
+            while before > high + 1, requests < 50 {
+                let limit = min(200, before - high - 1)
+                connection.history(room: message.room, before: before, limit: Int(limit), ref: "fill")
+                before -= limit
+                requests += 1
+            }
+        }
+        s.streams[message.room, default: []].append(
+            Delivery(seq: message.seq, id: message.id, user: message.user, kind: kind, at: clock.now()))
+        s.highest[message.room] = max(high, message.seq)
+    }
+
+    private func transmit(_ id: String, state s: State) {
+        guard let connection = s.connection, let pending = s.pending[id], s.joined.contains(pending.room) else { return }
+        let now = clock.now()
+        connection.send(room: pending.room, id: id, text: pending.text)
+        s.pending[id]?.lastAttempt = now
+        s.lastAttemptAt[id] = now
+        s.sends[id]?.attempts += 1
+    }
+
+    private func tick() {
+        let s = box.value
+        guard !s.stopped else { return }
+        let now = clock.now()
+        if role == .checked, s.sending, rate > 0 {
+            var created = 0
+            while s.nextSendAt <= now, created < 5 {
+                s.nextSendAt += 1 / rate
+                created += 1
+                s.counter += 1
+                let id = "\(user)-\(s.counter)"
+                let room = rooms[s.counter % rooms.count]
+                s.pending[id] = Pending(room: room, text: "chaos \(id)", lastAttempt: now)
+                s.sends[id] = SendObservation(room: room, id: id, user: user, firstSentAt: now, attempts: 0, acks: [])
+                transmit(id, state: s)
+            }
+        }
+        guard let connection = s.connection, role == .checked else { return }
+        for (id, pending) in s.pending where now - pending.lastAttempt > 3 { transmit(id, state: s) }
+        if let pingSentAt = s.pingSentAt {
+            if now - pingSentAt > 2.5 { connection.abort() }
+        } else if now - s.lastHeard > 1 {
+            s.pingSentAt = now
+            connection.ping(ref: "live")
+        }
+    }
+}

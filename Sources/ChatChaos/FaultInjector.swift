@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Carries out one planned fault on a local cluster and measures it: sends the signal, restarts
+/// or resumes the node, waits for /readyz, and meanwhile measures how long the node's presence
+/// probe (its watcher user) stays in the rooms' member lists as seen from the other nodes.
+struct FaultInjector: Sendable {
+    let cluster: LocalCluster
+    let probe: ClusterProbe
+    let clock: RunClock
+    let rooms: [String]
+    let presenceBound: Double
+    let log: @Sendable (String) -> Void
+
+    /// Runs `fault`; `watcher` is the user of the node's presence probe at that moment.
+    func run(_ fault: PlannedFault, watcher: String) async -> FaultOutcome {
+        let node = cluster.nodes[fault.node]
+        let id = cluster.nodeIDs[fault.node]
+        var note = ""
+        let startedAt = clock.now()
+        log("\(format(startedAt)) s: fault #\(fault.index) \(fault.kind.rawValue) \(id)")
+        async let presence = measurePresence(watcher: watcher, faulted: fault.node, since: startedAt)
+        switch fault.kind {
+        case .kill:
+            node.signal(SIGKILL)
+            _ = await node.waitForExit(timeout: .seconds(5))
+            await sleep(fault.recoverAfter)
+            note = restart(node)
+        case .term:
+            node.signal(SIGTERM)
+            if let status = await node.waitForExit(timeout: .seconds(15)) {
+                note = "SIGTERM exit status \(status) after \(format(clock.now() - startedAt)) s"
+            } else {
+                note = "did not exit within 15 s of SIGTERM; killed"
+                node.signal(SIGKILL)
+                _ = await node.waitForExit(timeout: .seconds(5))
+            }
+            await sleep(fault.recoverAfter)
+            note += restart(node)
+        case .pause:
+            node.signal(SIGSTOP)
+            await sleep(fault.recoverAfter)
+            node.signal(SIGCONT)
+        }
+        var recoveredAt: Double?
+        let deadline = clock.now() + 30
+        while clock.now() < deadline {
+            if await cluster.isReady(fault.node) {
+                recoveredAt = clock.now()
+                break
+            }
+            await sleep(0.1)
+        }
+        let cleaned = await presence
+        return FaultOutcome(
+            fault: fault, startedAt: startedAt, recoveredAt: recoveredAt, presenceCleanedAfter: cleaned, note: note)
+    }
+
+    private func restart(_ node: ManagedProcess) -> String {
+        do {
+            try node.start()
+            return ""
+        } catch {
+            return "; restart failed: \(error)"
+        }
+    }
+
+    /// Seconds from `since` until `watcher` is absent from every room's members on some other
+    /// node; nil if that does not happen within the presence bound plus 5 s.
+    private func measurePresence(watcher: String, faulted: Int, since: Double) async -> Double? {
+        let others = cluster.endpoints.indices.filter { $0 != faulted }
+        guard !others.isEmpty else { return nil }
+        var turn = 0
+        while clock.now() - since < presenceBound + 5 {
+            let endpoint = cluster.endpoints[others[turn % others.count]]
+            turn += 1
+            var gone = true
+            for room in rooms {
+                guard let members = await probe.members(room: room, at: endpoint), !members.contains(watcher) else {
+                    gone = false
+                    break
+                }
+            }
+            if gone { return clock.now() - since }
+            await sleep(0.1)
+        }
+        return nil
+    }
+
+    private func sleep(_ seconds: Double) async {
+        try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+    }
+}

@@ -1,0 +1,71 @@
+import ChatCore
+
+/// One chat message as a client received it (a `message` frame, or an entry of `joined.history` /
+/// `history.messages` / the HTTP messages route).
+public struct ReceivedMessage: Sendable, Hashable {
+    public var room: String
+    public var seq: UInt64
+    public var id: String
+    public var user: String
+    public var text: String
+    public var ts: Int64
+
+    public init(room: String, seq: UInt64, id: String, user: String, text: String, ts: Int64) {
+        self.room = room
+        self.seq = seq
+        self.id = id
+        self.user = user
+        self.text = text
+        self.ts = ts
+    }
+
+    /// Reads a message object `{room, seq, id, user, text, ts}`; nil when a field is missing or
+    /// has the wrong type. `room` falls back to `defaultRoom` when absent.
+    public init?(json: JSONValue, defaultRoom: String? = nil) {
+        guard let room = json["room"]?.stringValue ?? defaultRoom,
+            let seq = json["seq"]?.uint64Value,
+            let id = json["id"]?.stringValue,
+            let user = json["user"]?.stringValue
+        else { return nil }
+        self.init(
+            room: room, seq: seq, id: id, user: user, text: json["text"]?.stringValue ?? "",
+            ts: json["ts"]?.int64Value ?? 0)
+    }
+}
+
+extension JSONValue {
+    /// The string, or nil for any other kind of value.
+    public var stringValue: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    /// A non-negative integer, or nil.
+    public var uint64Value: UInt64? {
+        if case .int(let value) = self, value >= 0 { return UInt64(value) }
+        return nil
+    }
+
+    /// An integer, or nil.
+    public var int64Value: Int64? {
+        if case .int(let value) = self { return value }
+        return nil
+    }
+
+    /// The elements of an array, or nil.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let values) = self { return values }
+        return nil
+    }
+
+    /// A `ref` as the server echoes it (string or number), as text.
+    public var referenceText: String? {
+        switch self {
+        case .string(let value): return value
+        case .int(let value): return String(value)
+        case .double(let value): return String(value)
+        case .bool(let value): return String(value)
+        default: return nil
+        }
+    }
+}
