@@ -16,6 +16,10 @@ let package = Package(
         .library(name: "History", targets: ["History"]),
         .executable(name: "ring-bench", targets: ["RingBenchmark"]),
         .executable(name: "gossip-sim", targets: ["GossipSimulation"]),
+        .executable(name: "chat-bench", targets: ["ChatBench"]),
+        .executable(name: "chat-chaos", targets: ["ChatChaos"]),
+        .library(name: "ChatClient", targets: ["ChatClient"]),
+        .executable(name: "chat-microbench", targets: ["Microbenchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -29,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -75,9 +80,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "BenchmarkSupport",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "RingBenchmark",
-            dependencies: ["Ring"],
+            dependencies: ["Ring", "ChatCore", "BenchmarkSupport"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -117,6 +126,70 @@ let package = Package(
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
             resources: [.copy("Resources")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ChatClient",
+            dependencies: [
+                "ChatCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ChatBench",
+            dependencies: [
+                "ChatClient",
+                "ChatCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "Microbenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                "ChatCore",
+                "Ring",
+                "Gossip",
+                "Cluster",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ChatChaos",
+            dependencies: [
+                "ChatClient",
+                "ChatCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ChatClientTests",
+            dependencies: ["ChatClient", "ChatCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ChatBenchTests",
+            dependencies: ["ChatBench"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ChatChaosTests",
+            dependencies: ["ChatChaos"],
             swiftSettings: strict
         ),
         .testTarget(

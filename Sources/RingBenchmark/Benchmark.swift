@@ -1,8 +1,6 @@
+import BenchmarkSupport
+import ChatCore
 import Ring
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 // MARK: - Fixtures
 
@@ -17,52 +15,6 @@ let lookupKeys: [String] = (0..<lookupCount).map { "room-\($0 &* 7_919 % 10_000_
 let lookupHashes: [UInt64] = lookupKeys.map(HashRing.hash)
 
 func nodes(_ count: Int) -> [String] { (0..<count).map { "node-\($0)" } }
-
-// MARK: - Helpers
-
-nonisolated(unsafe) var sinkValue = 0
-
-/// Keeps a result alive so the optimizer cannot drop the loop that produced it.
-@inline(never)
-func blackHole(_ value: Int) { sinkValue &+= value }
-
-/// SplitMix64, for reproducible random member names.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-func nanoseconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9
-}
-
-func median(_ values: [Double]) -> Double {
-    let s = values.sorted()
-    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}
-
-/// `x` with exactly `digits` decimals.
-func fixed(_ x: Double, _ digits: Int = 3) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let scaled = Int((x * scale).rounded())
-    if digits == 0 { return "\(scaled)" }
-    let sign = scaled < 0 ? "-" : ""
-    let magnitude = abs(scaled)
-    let whole = magnitude / Int(scale)
-    let fraction = String(magnitude % Int(scale))
-    return "\(sign)\(whole)." + String(repeating: "0", count: digits - fraction.count) + fraction
-}
-
-func pad(_ s: String, _ width: Int) -> String {
-    s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
-}
 
 // MARK: - Measurements
 
@@ -131,48 +83,6 @@ func runPreferenceLists(_ ring: HashRing, _ count: Int) -> Int {
     return sum
 }
 
-/// CPU time consumed by this thread so far, in nanoseconds (0 where unavailable).
-func threadCPUNanoseconds() -> Double {
-    #if os(Linux)
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) * 1e9 + Double(ts.tv_nsec)
-    #else
-        return 0
-    #endif
-}
-
-/// A per-operation time: wall clock (`ContinuousClock`) and this thread's CPU time, each the
-/// median of 5 timed runs after one warm-up run. On a busy machine the wall clock also counts the
-/// time other processes held the CPU; the CPU time does not.
-struct PerOp {
-    var wallNs: Double
-    var cpuNs: Double
-}
-
-func timePerOp(operations: Int, _ body: () -> Int) -> PerOp {
-    blackHole(body())
-    let clock = ContinuousClock()
-    var wall: [Double] = []
-    var cpu: [Double] = []
-    for _ in 0..<5 {
-        var result = 0
-        let cpuStart = threadCPUNanoseconds()
-        let elapsed = clock.measure { result = body() }
-        let cpuEnd = threadCPUNanoseconds()
-        blackHole(result)
-        wall.append(nanoseconds(elapsed) / Double(operations))
-        cpu.append((cpuEnd - cpuStart) / Double(operations))
-    }
-    return PerOp(wallNs: median(wall), cpuNs: median(cpu))
-}
-
-/// Median of 5 runs of `body`, in milliseconds: wall clock and this thread's CPU time.
-func milliseconds(_ body: () -> Int) -> PerOp {
-    let t = timePerOp(operations: 1, body)
-    return PerOp(wallNs: t.wallNs / 1e6, cpuNs: t.cpuNs / 1e6)
-}
-
 // MARK: - Report
 
 enum Report {
@@ -211,7 +121,7 @@ enum Report {
         let ownerHashNs = timePerOp(operations: lookupCount) { runHashLookups(ring50) }
         let hashNs = timePerOp(operations: lookupCount) { runHashOnly() }
         let preferenceNs = timePerOp(operations: lookupCount / 10) { runPreferenceLists(ring50, lookupCount / 10) }
-        let (counts, how) = AllocationProbe.measure()
+        let (counts, how) = RingAllocations.measure()
         func perOp(_ phase: String) -> String {
             guard let c = counts?[phase] else { return "not measured" }
             return "\(fixed(Double(c.allocations) / Double(c.operations), 4)) (\(c.allocations) in \(c.operations))"
@@ -269,7 +179,7 @@ enum Report {
     /// virtualNodes sweep for 50 members; returns the JSON objects.
     static func sweep() -> [String] {
         // 20 sets of 50 random member names like "10.0.37.201:7946", for the spread of exact shares.
-        var random = SplitMix64(state: 42)
+        var random = SplitMix64(seed: 42)
         let nameSets: [[String]] = (0..<20).map { _ in
             (0..<50).map { _ in
                 let x = random.next()

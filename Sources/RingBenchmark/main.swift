@@ -3,9 +3,9 @@
 //   swift run -c release --scratch-path .build-ring-release ring-bench
 //
 // Prints a human-readable report and, last, one line of JSON with the same figures.
+import BenchmarkSupport
 
-let arguments = CommandLine.arguments
-if arguments.count == 3 && arguments[1] == AllocationProbe.childFlag {
-    AllocationProbe.runChild(resultPath: arguments[2])
+if let resultPath = AllocationProbe.childResultPath(CommandLine.arguments) {
+    AllocationProbe.runChild(phases: RingAllocations.phases(), resultPath: resultPath)
 }
 Report.run()

@@ -1,50 +1,67 @@
-import Ring
-
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Counts the heap allocations of the lookup loops, for real, with glibc's `mtrace`.
-///
-/// Since glibc 2.34 `mtrace()` only works with `libc_malloc_debug.so` preloaded, so the benchmark
-/// runs itself again as a child process with `LD_PRELOAD=libc_malloc_debug.so.0` and
-/// `MALLOC_TRACE=<file>`. The child builds the ring and the keys, runs every loop once untraced
-/// (warm-up: one-time runtime work such as metadata instantiation happens there), then for each
-/// phase calls `mtrace()`, runs the loop, calls `muntrace()` and counts the allocation records in
-/// the trace (`+` for malloc/calloc/memalign, `>` for the new block of a realloc). The trace sees
-/// every allocator call in the process, whatever made it (Swift runtime, stdlib, libc).
-///
-/// Two control phases keep the figures honest: an empty loop must count 0 (tracing adds nothing of
-/// its own), and `preferenceList(of:count:)`, whose result array must be allocated, must count at
-/// least one per call; if it does not, tracing is not working and nothing is reported as measured.
-enum AllocationProbe {
-    static let childFlag = "--count-allocations"
+/// One loop whose heap allocations `AllocationProbe` counts: its name (the key of the counts),
+/// how many operations one run performs, and the loop, which returns a checksum.
+public struct AllocationPhase {
+    public let name: String
+    public let operations: Int
+    public let body: () -> Int
 
-    /// A traced phase: its name, how many operations it runs, and the loop.
-    struct Phase {
-        let name: String
-        let operations: Int
-        let body: () -> Int
+    public init(name: String, operations: Int, body: @escaping () -> Int) {
+        self.name = name
+        self.operations = operations
+        self.body = body
     }
+}
+
+/// Counts the heap allocations of benchmark loops, for real, with glibc's `mtrace`.
+///
+/// Since glibc 2.34 `mtrace()` only works with `libc_malloc_debug.so` preloaded, so a benchmark
+/// runs itself again as a child process with `LD_PRELOAD=libc_malloc_debug.so.0` and
+/// `MALLOC_TRACE=<file>` (`measure`). The child (`runChild`) builds its fixtures, runs every phase
+/// once untraced (warm-up: one-time runtime work such as metadata instantiation, and growth of
+/// the fixtures' buffers, happens there), then for each phase calls `mtrace()`, runs the loop,
+/// calls `muntrace()` and counts the allocation records in the trace (`+` for
+/// malloc/calloc/memalign, `>` for the new block of a realloc). The trace sees every allocator
+/// call in the process, whatever made it (Swift runtime, stdlib, libc, Foundation).
+///
+/// Two control phases keep the figures honest (`Controls`): an empty loop must count 0 (tracing
+/// adds nothing of its own), and a loop that must allocate must count at least one per
+/// operation; if either fails, tracing is not working and nothing is reported as measured.
+///
+/// The executable's entry point must call `runChild` when its arguments are
+/// `[program, AllocationProbe.childFlag, resultPath]`.
+public enum AllocationProbe {
+    public static let childFlag = "--count-allocations"
 
     /// The counts returned by the child: phase name -> (allocations, operations).
-    typealias Counts = [String: (allocations: Int, operations: Int)]
+    public typealias Counts = [String: (allocations: Int, operations: Int)]
 
-    static func phases() -> [Phase] {
-        let ring = HashRing(members: nodes(50))
-        return [
-            Phase(name: "empty", operations: lookupCount) { runEmpty() },
-            Phase(name: "ownerOfKey", operations: lookupCount) { runOwnerLookups(ring) },
-            Phase(name: "ownerOfHash", operations: lookupCount) { runHashLookups(ring) },
-            Phase(name: "hash", operations: lookupCount) { runHashOnly() },
-            Phase(name: "preferenceList2", operations: lookupCount / 10) { runPreferenceLists(ring, lookupCount / 10) },
-        ]
+    /// The control phases, by name: `empty` must count 0, `mustAllocate` at least 1 per operation
+    /// (`mustAllocateLabel` names it in the failure message).
+    public struct Controls: Sendable {
+        public var empty: String
+        public var mustAllocate: String
+        public var mustAllocateLabel: String
+
+        public init(empty: String, mustAllocate: String, mustAllocateLabel: String) {
+            self.empty = empty
+            self.mustAllocate = mustAllocate
+            self.mustAllocateLabel = mustAllocateLabel
+        }
+    }
+
+    /// The result path if `arguments` (normally `CommandLine.arguments`) are a child's.
+    public static func childResultPath(_ arguments: [String]) -> String? {
+        arguments.count == 3 && arguments[1] == childFlag ? arguments[2] : nil
     }
 
     #if os(Linux)
         /// In the child: runs the phases under `mtrace` and writes "name allocations operations" lines
         /// to `resultPath`. Exits.
-        static func runChild(resultPath: String) -> Never {
+        public static func runChild(phases: [AllocationPhase], resultPath: String) -> Never {
             // libc_malloc_debug's mtrace/muntrace are non-default symbol versions (`mtrace@GLIBC_2.2.5`),
             // which dlsym never returns (it finds libc's no-op stubs): look them up by version.
             typealias VersionedLookup =
@@ -65,7 +82,6 @@ enum AllocationProbe {
             let mtrace = unsafeBitCast(mtraceSymbol, to: VoidFunction.self)
             let muntrace = unsafeBitCast(muntraceSymbol, to: VoidFunction.self)
 
-            let phases = phases()
             for phase in phases { blackHole(phase.body()) }  // warm-up, untraced
             var lines = ""
             for phase in phases {
@@ -84,7 +100,7 @@ enum AllocationProbe {
         }
 
         /// Allocation records in an mtrace file, nil if it cannot be read or has no "= Start".
-        static func countTraceAllocations(_ path: String) -> Int? {
+        public static func countTraceAllocations(_ path: String) -> Int? {
             guard let file = fopen(path, "r") else { return nil }
             defer { fclose(file) }
             var line: UnsafeMutablePointer<CChar>? = nil
@@ -101,12 +117,14 @@ enum AllocationProbe {
             return started ? count : nil
         }
 
-        /// In the parent: runs the child and returns its counts, or nil (with the reason) if they
-        /// could not be measured.
-        static func measure() -> (counts: Counts?, reason: String) {
+        /// In the parent: runs the child (this executable again, with `childFlag`) and returns its
+        /// counts, or nil (with the reason) if they could not be measured. The child's trace and
+        /// result files are `/tmp/<filePrefix>-mtrace-<pid>.txt` and
+        /// `/tmp/<filePrefix>-allocations-<pid>.txt`, removed afterwards.
+        public static func measure(filePrefix: String, controls: Controls) -> (counts: Counts?, reason: String) {
             let pid = getpid()
-            let tracePath = "/tmp/ring-bench-mtrace-\(pid).txt"
-            let resultPath = "/tmp/ring-bench-allocations-\(pid).txt"
+            let tracePath = "/tmp/\(filePrefix)-mtrace-\(pid).txt"
+            let resultPath = "/tmp/\(filePrefix)-allocations-\(pid).txt"
             defer {
                 unlink(tracePath)
                 unlink(resultPath)
@@ -145,16 +163,21 @@ enum AllocationProbe {
                 guard fields.count == 3, let allocations = Int(fields[1]), let operations = Int(fields[2]) else { continue }
                 counts[String(fields[0])] = (allocations, operations)
             }
-            guard let control = counts["preferenceList2"], control.allocations >= control.operations else {
-                return (nil, "control failed: preferenceList allocations not seen, tracing inactive")
+            guard let control = counts[controls.mustAllocate], control.allocations >= control.operations else {
+                return (nil, "control failed: \(controls.mustAllocateLabel) allocations not seen, tracing inactive")
             }
-            guard counts["empty"]?.allocations == 0 else {
+            guard counts[controls.empty]?.allocations == 0 else {
                 return (nil, "control failed: an empty loop counted allocations")
             }
             return (counts, "mtrace (glibc) in a child process; controls passed")
         }
     #else
-        static func runChild(resultPath: String) -> Never { fatalError("allocation counting needs glibc") }
-        static func measure() -> (counts: Counts?, reason: String) { (nil, "allocation counting needs glibc (Linux)") }
+        public static func runChild(phases: [AllocationPhase], resultPath: String) -> Never {
+            fatalError("allocation counting needs glibc")
+        }
+        public static func countTraceAllocations(_ path: String) -> Int? { nil }
+        public static func measure(filePrefix: String, controls: Controls) -> (counts: Counts?, reason: String) {
+            (nil, "allocation counting needs glibc (Linux)")
+        }
     #endif
 }
