@@ -32,11 +32,16 @@ public struct ProtocolError: Error, Sendable, Hashable {
     public var ref: JSONValue?
     /// The `id` of the `send` it answers, if it answers a send.
     public var id: String?
+    /// For `unavailable`: whether the condition passes within moments (a room moving between
+    /// nodes), so that a node forwarding the request holds it and retries, rather than answering
+    /// the client at once (false when the history cache is down).
+    public var passesSoon: Bool
 
-    public init(_ code: ErrorCode, _ message: String, ref: JSONValue? = nil, id: String? = nil) {
+    public init(_ code: ErrorCode, _ message: String, ref: JSONValue? = nil, id: String? = nil, passesSoon: Bool = true) {
         self.code = code
         self.message = message
         self.ref = ref
         self.id = id
+        self.passesSoon = passesSoon
     }
 }

@@ -25,7 +25,6 @@ struct ChatRequestContext: RequestContext, WebSocketRequestContext {
 /// `/ws` (protocol v1) and `/ws/{room}/{client_id}` (seed-compatible).
 enum WebSocketRoutes {
     static let connections = Atomic<Int>(0)
-    static let slowConsumerCloseCode = WebSocketErrorCode(codeNumber: 4008)
 
     static func add(to router: Router<ChatRequestContext>, node: ChatNodeContext) {
         router.ws("/ws") { inbound, outbound, context in
@@ -67,8 +66,8 @@ enum WebSocketRoutes {
         }
     }
 
-    /// Runs one socket: a writer task drains the connection's queue into the socket while `body`
-    /// reads. When reading ends, the queue is finished and the writer stops.
+    /// Runs one socket: frames to the client are written straight to its channel
+    /// (`WebSocketTransport`) while `body` reads; when reading ends, nothing more is written.
     static func serve(
         format: ClientConnection.Format,
         node: ChatNodeContext,
@@ -79,35 +78,13 @@ enum WebSocketRoutes {
     ) async throws {
         let (id, session) = node.newSession()
         let connection = ClientConnection(
-            id: id, session: session, format: format, capacity: node.limits.outboundQueueFrames
-        ) { [channel] in
-            // Cut off for not reading: the writer tries to send close 4008; if the socket is
-            // still open two seconds later, it is closed without ceremony.
-            Counter(label: "chat_slow_consumer_disconnects_total").increment()
-            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
-        }
+            id: id, session: session, format: format, capacity: node.limits.outboundQueueFrames,
+            transport: WebSocketTransport(channel: channel))
         Gauge(label: "chat_connections").record(connections.add(1, ordering: .relaxed).newValue)
-        defer { Gauge(label: "chat_connections").record(connections.subtract(1, ordering: .relaxed).newValue) }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await buffer in connection.frames {
-                    try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: buffer)))
-                }
-                if connection.overflowed {
-                    try await outbound.close(slowConsumerCloseCode, reason: "slow consumer: reconnect and resume with since")
-                }
-            }
-            let result: Result<Void, any Error>
-            do {
-                try await body(connection, inbound.messages(maxSize: node.limits.maxFrameBytes))
-                result = .success(())
-            } catch {
-                result = .failure(error)
-            }
+        defer {
             connection.finish()
-            if case .failure = result { group.cancelAll() }
-            try await group.waitForAll()
-            try result.get()
+            Gauge(label: "chat_connections").record(connections.subtract(1, ordering: .relaxed).newValue)
         }
+        try await body(connection, inbound.messages(maxSize: node.limits.maxFrameBytes))
     }
 }

@@ -106,7 +106,9 @@ extension ChatCluster {
             guard let target = ring.owner(of: room) else { throw ProtocolError(.unavailable, "no members") }
             do {
                 return try await body(target)
-            } catch let error as ProtocolError where error.code == .unavailable && ContinuousClock.now + delay < deadline {
+            } catch let error as ProtocolError
+                where error.code == .unavailable && error.passesSoon && ContinuousClock.now + delay < deadline
+            {
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .milliseconds(100))
             }

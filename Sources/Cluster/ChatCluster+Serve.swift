@@ -54,7 +54,8 @@ extension ChatCluster {
                 break
             }
         } catch let error as ProtocolError {
-            subscriber.push(.error(corr: corr, code: error.code.rawValue, message: error.message))
+            let code = error.code == .unavailable && !error.passesSoon ? ChatCluster.lastingUnavailable : error.code.rawValue
+            subscriber.push(.error(corr: corr, code: code, message: error.message))
         } catch {
             subscriber.push(.error(corr: corr, code: ErrorCode.internal.rawValue, message: "\(error)"))
         }

@@ -287,9 +287,13 @@ public final class ChatCluster: Service, Sendable {
         return link
     }
 
+    /// The code on internal links of an `unavailable` that will not pass soon (not retried).
+    static let lastingUnavailable = "unavailable.lasting"
+
     /// Throws the error an owner answered with.
     static func check(_ reply: InternalFrame) throws {
         if case .error(_, let code, let message) = reply {
+            if code == lastingUnavailable { throw ProtocolError(.unavailable, message, passesSoon: false) }
             throw ProtocolError(ErrorCode(rawValue: code) ?? .internal, message)
         }
     }

@@ -2,13 +2,29 @@ import ChatCore
 import NIOCore
 import Synchronization
 
-/// A client socket as the room hub sees it: a bounded queue of encoded frames, and the format the
-/// client reads.
+/// Where a client connection's frames go: a socket, written on its event loop.
+public protocol ClientTransport: Sendable {
+    var eventLoop: any EventLoop { get }
+    /// Whether the socket takes more without queueing past its high-water mark (thread-safe).
+    var isWritable: Bool { get }
+    /// Writes one encoded frame, without flushing. Called on `eventLoop`.
+    func write(_ frame: ByteBuffer)
+    /// Called on `eventLoop`.
+    func flush()
+    /// The client was cut off for not reading: tell it (close 4008) and close the socket soon
+    /// even if it never answers. Called on `eventLoop`.
+    func closeSlowConsumer()
+}
+
+/// A client socket as the room hub sees it: frames are written straight to the socket on its
+/// event loop, and flushed once per event-loop tick (a message fanned out to many sockets, or many
+/// messages to one socket, cost one flush per socket per tick, not one per frame).
 ///
-/// The hub never waits for a client. Frames go into a queue of at most `capacity` frames; a
-/// client that lets it fill up is cut off (`overflowed` is set, the queue is finished, and
-/// `onOverflow` closes the socket) and is expected to reconnect and resume with `since`.
-public final class ClientConnection: Sendable {
+/// The hub never waits for a client. A client whose socket stays unwritable (its kernel buffer
+/// and the channel's 64 KiB high-water mark are full) while `capacity` more frames arrive is cut
+/// off (`overflowed`, close 4008) and is expected to reconnect and resume with `since`; that
+/// bounds what one slow client can hold in memory.
+public final class ClientConnection: @unchecked Sendable {
     public enum Format: Sendable {
         /// Protocol v1 JSON frames.
         case json
@@ -19,30 +35,57 @@ public final class ClientConnection: Sendable {
     public let id: UInt64
     public let session: String
     public let format: Format
-    public let frames: AsyncStream<ByteBuffer>
-    private let continuation: AsyncStream<ByteBuffer>.Continuation
+    private let transport: any ClientTransport
+    private let capacity: Int
     private let overflow = Atomic<Bool>(false)
-    private let onOverflow: @Sendable () -> Void
+    private let finished = Atomic<Bool>(false)
+    // Touched on the transport's event loop only.
+    private var unwritableFrames = 0
+    private var flushPending = false
 
-    public init(id: UInt64, session: String, format: Format, capacity: Int, onOverflow: @escaping @Sendable () -> Void) {
+    public init(id: UInt64, session: String, format: Format, capacity: Int, transport: any ClientTransport) {
         self.id = id
         self.session = session
         self.format = format
-        self.onOverflow = onOverflow
-        (frames, continuation) = AsyncStream.makeStream(
-            of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(max(1, capacity)))
+        self.capacity = max(1, capacity)
+        self.transport = transport
     }
+
+    public var eventLoop: any EventLoop { transport.eventLoop }
 
     /// Whether the client was cut off for not keeping up.
     public var overflowed: Bool { overflow.load(ordering: .relaxed) }
 
-    /// Queues an encoded frame. Never blocks.
+    /// Queues an encoded frame (from any thread). Never blocks; frames from one thread keep their
+    /// order.
     public func enqueue(_ buffer: ByteBuffer) {
-        if case .dropped = continuation.yield(buffer) {
-            if !overflow.exchange(true, ordering: .relaxed) {
-                continuation.finish()
-                onOverflow()
+        let loop = transport.eventLoop
+        if loop.inEventLoop {
+            writeOnLoop(buffer)
+        } else {
+            loop.execute { self.writeOnLoop(buffer) }
+        }
+    }
+
+    /// Writes a frame now; flushes at the end of this event-loop tick. Call on `eventLoop`.
+    public func writeOnLoop(_ buffer: ByteBuffer) {
+        guard !finished.load(ordering: .relaxed), !overflow.load(ordering: .relaxed) else { return }
+        if transport.isWritable {
+            unwritableFrames = 0
+        } else {
+            unwritableFrames += 1
+            if unwritableFrames > capacity {
+                overflow.store(true, ordering: .relaxed)
+                transport.closeSlowConsumer()
+                return
             }
+        }
+        transport.write(buffer)
+        guard !flushPending else { return }
+        flushPending = true
+        transport.eventLoop.execute {
+            self.flushPending = false
+            self.transport.flush()
         }
     }
 
@@ -53,8 +96,8 @@ public final class ClientConnection: Sendable {
         enqueue(ByteBuffer(bytes: writer.bytes))
     }
 
-    /// Ends the queue; the writer finishes what is queued and stops.
+    /// No more frames are written (the socket is closing).
     public func finish() {
-        continuation.finish()
+        finished.store(true, ordering: .relaxed)
     }
 }

@@ -7,7 +7,8 @@ import Synchronization
 /// this node has delivered in each room, and at which owner it is subscribed.
 ///
 /// Every message of a room reaches this node once (from the room's owner, over one link) and is
-/// encoded here once per client format; the same bytes are then queued for every local socket.
+/// encoded here once per client format; the same bytes are then written to every local socket,
+/// with one task per event loop (not per socket) carrying them to that loop's sockets.
 /// `lastSeq` makes delivery idempotent: a message at or below it (seen again after a
 /// resubscribe) is dropped, so clients never see a seq twice.
 public final class LocalRooms: Sendable {
@@ -16,8 +17,17 @@ public final class LocalRooms: Sendable {
         var user: String
     }
 
+    /// The room's connections served by one event loop.
+    struct LoopMembers {
+        let loop: any EventLoop
+        var connections: [ClientConnection]
+    }
+
     final class Room: @unchecked Sendable {
         var members: [UInt64: Member] = [:]
+        /// The same connections, grouped by event loop.
+        var loops: [LoopMembers] = []
+        var seedMembers = 0
         /// The highest seq delivered to this node's clients.
         var lastSeq: UInt64 = 0
         /// The node whose link this room's traffic comes over (nil while none).
@@ -26,6 +36,42 @@ public final class LocalRooms: Sendable {
         /// when the room is subscribed again at a new owner, the difference is told to the local
         /// clients as presence (the users of a dead node leave).
         var presence: Set<String> = []
+
+        func insert(_ connection: ClientConnection, user: String) {
+            guard members.updateValue(Member(connection: connection, user: user), forKey: connection.id) == nil else { return }
+            if connection.format == .seed { seedMembers += 1 }
+            let loop = ObjectIdentifier(connection.eventLoop)
+            if let index = loops.firstIndex(where: { ObjectIdentifier($0.loop) == loop }) {
+                loops[index].connections.append(connection)
+            } else {
+                loops.append(LoopMembers(loop: connection.eventLoop, connections: [connection]))
+            }
+        }
+
+        func remove(_ id: UInt64) -> Bool {
+            guard let member = members.removeValue(forKey: id) else { return false }
+            if member.connection.format == .seed { seedMembers -= 1 }
+            for index in loops.indices { loops[index].connections.removeAll { $0.id == id } }
+            loops.removeAll { $0.connections.isEmpty }
+            return true
+        }
+
+        /// Writes `json` (protocol v1 clients) or `seed` (seed-route clients; nil: none get it) to
+        /// every connection: one task per event loop, run in place when already on that loop.
+        func write(json: ByteBuffer, seed: ByteBuffer?) {
+            for group in loops {
+                let connections = group.connections
+                let work: @Sendable () -> Void = {
+                    for connection in connections {
+                        switch connection.format {
+                        case .json: connection.writeOnLoop(json)
+                        case .seed: if let seed { connection.writeOnLoop(seed) }
+                        }
+                    }
+                }
+                if group.loop.inEventLoop { work() } else { group.loop.execute(work) }
+            }
+        }
     }
 
     private let rooms = Mutex<[String: Room]>([:])
@@ -41,7 +87,7 @@ public final class LocalRooms: Sendable {
         rooms.withLock { rooms in
             let room = rooms[name] ?? Room()
             rooms[name] = room
-            room.members[connection.id] = Member(connection: connection, user: user)
+            room.insert(connection, user: user)
             room.lastSeq = max(room.lastSeq, snapshot.seq)
             room.owner = owner
             room.presence = Set(snapshot.members)
@@ -52,7 +98,7 @@ public final class LocalRooms: Sendable {
     /// Removes a connection from a room; returns false when it was not in it.
     func remove(connection: ClientConnection, room name: String) -> Bool {
         rooms.withLock { rooms in
-            guard let room = rooms[name], room.members.removeValue(forKey: connection.id) != nil else { return false }
+            guard let room = rooms[name], room.remove(connection.id) else { return false }
             if room.members.isEmpty { rooms[name] = nil }
             return true
         }
@@ -64,22 +110,10 @@ public final class LocalRooms: Sendable {
         rooms.withLock { rooms in
             guard let room = rooms[message.room], room.owner == owner, message.seq > room.lastSeq else { return }
             room.lastSeq = message.seq
-            var json: ByteBuffer?
-            var seed: ByteBuffer?
-            for member in room.members.values {
-                switch member.connection.format {
-                case .json:
-                    if json == nil {
-                        var writer = JSONWriter(capacity: 96 + message.text.utf8.count)
-                        ServerFrame.message(message).write(into: &writer)
-                        json = ByteBuffer(bytes: writer.bytes)
-                    }
-                    member.connection.enqueue(json!)
-                case .seed:
-                    if seed == nil { seed = ByteBuffer(string: SeedFormat.line(for: message)) }
-                    member.connection.enqueue(seed!)
-                }
-            }
+            var writer = JSONWriter(capacity: 96 + message.text.utf8.count)
+            ServerFrame.message(message).write(into: &writer)
+            let seed = room.seedMembers > 0 ? ByteBuffer(string: SeedFormat.line(for: message)) : nil
+            room.write(json: ByteBuffer(bytes: writer.bytes), seed: seed)
             ClusterMetrics.delivered.increment(by: room.members.count)
         }
     }
@@ -99,10 +133,7 @@ public final class LocalRooms: Sendable {
     private static func tell(_ event: PresenceEvent, to room: Room) {
         var writer = JSONWriter()
         ServerFrame.presence(event).write(into: &writer)
-        let buffer = ByteBuffer(bytes: writer.bytes)
-        for member in room.members.values where member.connection.format == .json {
-            member.connection.enqueue(buffer)
-        }
+        room.write(json: ByteBuffer(bytes: writer.bytes), seed: nil)
     }
 
     /// What this node must tell a new owner to subscribe again: each room's last delivered seq

@@ -86,7 +86,7 @@ extension RoomOwner {
                 } catch {
                     ClusterMetrics.roomLoadFailures.increment()
                     logger.error("cannot load room \(name): \(error)")
-                    return .failure(ProtocolError(.unavailable, "history of room \(name) is unavailable; retry"))
+                    return .failure(ProtocolError(.unavailable, "history of room \(name) is unavailable; retry", passesSoon: false))
                 }
             }
         }

@@ -1,0 +1,38 @@
+import Cluster
+import Metrics
+import NIOCore
+import NIOWebSocket
+
+/// A client's WebSocket, written directly on its channel: each frame goes down the pipeline as a
+/// text `WebSocketFrame` (Hummingbird's handlers pass writes through), and `ClientConnection`
+/// flushes once per event-loop tick. This replaces a writer task per socket that flushed every
+/// frame.
+struct WebSocketTransport: ClientTransport {
+    static let slowConsumerCloseCode = WebSocketErrorCode(codeNumber: 4008)
+    /// How long a client cut off for not reading gets to answer the close before the socket is
+    /// closed without ceremony.
+    static let slowConsumerGrace: TimeAmount = .seconds(2)
+
+    let channel: any Channel
+
+    var eventLoop: any EventLoop { channel.eventLoop }
+
+    var isWritable: Bool { channel.isWritable }
+
+    func write(_ frame: ByteBuffer) {
+        channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+    }
+
+    func flush() {
+        channel.flush()
+    }
+
+    func closeSlowConsumer() {
+        Counter(label: "chat_slow_consumer_disconnects_total").increment()
+        var data = channel.allocator.buffer(capacity: 64)
+        data.write(webSocketErrorCode: Self.slowConsumerCloseCode)
+        data.writeString("slow consumer: reconnect and resume with since")
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data), promise: nil)
+        channel.eventLoop.scheduleTask(in: Self.slowConsumerGrace) { [channel] in channel.close(promise: nil) }
+    }
+}
