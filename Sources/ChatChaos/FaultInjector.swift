@@ -20,7 +20,10 @@ struct FaultInjector: Sendable {
         var note = ""
         let startedAt = clock.now()
         log("\(format(startedAt)) s: fault #\(fault.index) \(fault.kind.rawValue) \(id)")
-        async let presence = measurePresence(watcher: watcher, faulted: fault.node, since: startedAt)
+        // A paused node's users can only leave while it is paused (it takes them back when it
+        // resumes), so their measurement ends with the pause instead of waiting out the bound.
+        let presenceLimit = fault.kind == .pause ? fault.recoverAfter + 1 : presenceBound + 5
+        async let presence = measurePresence(watcher: watcher, faulted: fault.node, since: startedAt, limit: presenceLimit)
         switch fault.kind {
         case .kill:
             node.signal(SIGKILL)
@@ -67,12 +70,12 @@ struct FaultInjector: Sendable {
     }
 
     /// Seconds from `since` until `watcher` is absent from every room's members on some other
-    /// node; nil if that does not happen within the presence bound plus 5 s.
-    private func measurePresence(watcher: String, faulted: Int, since: Double) async -> Double? {
+    /// node; nil if that does not happen within `limit` seconds.
+    private func measurePresence(watcher: String, faulted: Int, since: Double, limit: Double) async -> Double? {
         let others = cluster.endpoints.indices.filter { $0 != faulted }
         guard !others.isEmpty else { return nil }
         var turn = 0
-        while clock.now() - since < presenceBound + 5 {
+        while clock.now() - since < limit {
             let endpoint = cluster.endpoints[others[turn % others.count]]
             turn += 1
             var gone = true

@@ -114,10 +114,27 @@ extension InternalFrame {
         }
     }
 
+    /// The frame's bytes, in a buffer sized for it up front (one allocation for the common frames).
     public var encoded: ByteBuffer {
-        var buffer = ByteBuffer()
+        var buffer = ByteBufferAllocator().buffer(capacity: estimatedSize)
         encode(into: &buffer)
         return buffer
+    }
+
+    /// A size that holds the frame without growing for messages and requests; larger frames
+    /// (snapshots, transfers) grow as they are written.
+    var estimatedSize: Int {
+        switch self {
+        case .message(let message):
+            64 + message.room.utf8.count + message.id.utf8.count + message.user.utf8.count + message.text.utf8.count
+        case .send(_, let room, let user, let id, let text):
+            64 + room.utf8.count + user.utf8.count + id.utf8.count + text.utf8.count
+        case .replicate(_, .append(let room, _, _, let messages, _)):
+            96 + room.utf8.count
+                + messages.reduce(0) { $0 + 64 + $1.room.utf8.count + $1.id.utf8.count + $1.user.utf8.count + $1.text.utf8.count }
+        default:
+            128
+        }
     }
 
     /// Decodes one whole frame; throws on anything malformed, truncated or followed by extra bytes.

@@ -47,17 +47,25 @@ final class LinkServer: Sendable {
 final class RemoteSubscriber: RoomSubscriber {
     let nodeID: String
     let channel: any Channel
+    private let writer: LinkWriter
 
     init(nodeID: String, channel: any Channel) {
         self.nodeID = nodeID
         self.channel = channel
+        self.writer = LinkWriter(channel)
     }
 
     var isActive: Bool { channel.isActive }
 
     func push(_ frame: InternalFrame) {
         ClusterMetrics.pushed.increment()
-        channel.writeAndFlush(frame.encoded, promise: nil)
+        writer.write(frame.encoded)
+    }
+
+    func push(_ frame: InternalFrame, encoded: inout ByteBuffer?) {
+        ClusterMetrics.pushed.increment()
+        if encoded == nil { encoded = frame.encoded }
+        writer.write(encoded!)
     }
 }
 

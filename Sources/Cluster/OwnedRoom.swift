@@ -1,6 +1,7 @@
 import ChatCore
 import History
 import Metrics
+import NIOCore
 
 /// A room this node orders: its sequencer, its epoch, the nodes subscribed to it, presence per
 /// node, the senders waiting for their message to commit, and its replication to the successor.
@@ -30,7 +31,8 @@ final class OwnedRoom: @unchecked Sendable {
     }
 
     func push(_ frame: InternalFrame) {
-        for subscriber in subscribers.values { subscriber.push(frame) }
+        var encoded: ByteBuffer?
+        for subscriber in subscribers.values { subscriber.push(frame, encoded: &encoded) }
     }
 
     /// Performs what a commit produced: history, delivery to every subscribed node, acks.

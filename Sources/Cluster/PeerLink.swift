@@ -32,6 +32,7 @@ final class PeerLink: @unchecked Sendable {
 
     private let lock = NIOLock()
     private var channel: (any Channel)?
+    private var writer: LinkWriter?
     private var pending: [UInt64: Pending] = [:]
     private var nextCorrelation: UInt64 = 0
     private var stopped = false
@@ -78,8 +79,8 @@ final class PeerLink: @unchecked Sendable {
         _ make: (UInt64) -> InternalFrame, onReply: @escaping (InternalFrame) -> Void = { _ in }
     ) async throws -> InternalFrame {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<InternalFrame, any Error>) in
-            let sent: (any Channel, UInt64, InternalFrame)? = lock.withLock {
-                guard let channel else { return nil }
+            let sent: (LinkWriter, UInt64, InternalFrame)? = lock.withLock {
+                guard let writer else { return nil }
                 nextCorrelation += 1
                 let corr = nextCorrelation
                 let once = ResumeOnce(continuation)
@@ -89,15 +90,15 @@ final class PeerLink: @unchecked Sendable {
                         once.resume(.success(frame))
                     },
                     fail: { error in once.resume(.failure(error)) })
-                return (channel, corr, make(corr))
+                return (writer, corr, make(corr))
             }
-            guard let (channel, corr, frame) = sent else {
+            guard let (writer, corr, frame) = sent else {
                 continuation.resume(throwing: ProtocolError(.unavailable, "no link to \(peerID); retry"))
                 return
             }
             ClusterMetrics.forwarded.increment()
-            channel.writeAndFlush(frame.encoded, promise: nil)
-            channel.eventLoop.scheduleTask(in: requestTimeout) { [self] in
+            writer.write(frame.encoded)
+            writer.channel.eventLoop.scheduleTask(in: requestTimeout) { [self] in
                 let timedOut = lock.withLock { pending.removeValue(forKey: corr) }
                 timedOut?.fail(ProtocolError(.unavailable, "\(peerID) did not answer in time; retry"))
             }
@@ -140,7 +141,10 @@ final class PeerLink: @unchecked Sendable {
     /// The handshake completed on `channel`.
     fileprivate func established(_ channel: any Channel) {
         let stopped = lock.withLock {
-            if !self.stopped { self.channel = channel }
+            if !self.stopped {
+                self.channel = channel
+                self.writer = LinkWriter(channel)
+            }
             return self.stopped
         }
         guard !stopped else {
@@ -166,6 +170,7 @@ final class PeerLink: @unchecked Sendable {
         let failed: [Pending] = lock.withLock {
             guard self.channel === channel else { return [] }
             self.channel = nil
+            self.writer = nil
             let failed = Array(pending.values)
             pending = [:]
             return failed

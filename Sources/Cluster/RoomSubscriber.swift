@@ -1,4 +1,5 @@
 import ChatCore
+import NIOCore
 
 /// A node subscribed to a room at its owner: where the owner pushes the room's traffic.
 ///
@@ -11,6 +12,13 @@ public protocol RoomSubscriber: AnyObject, Sendable {
     /// subscription the node made again on its new link).
     var isActive: Bool { get }
     func push(_ frame: InternalFrame)
+    /// Pushes `frame`, encoding it into `encoded` if that is still nil and the subscriber needs
+    /// bytes: a message fanned out to several nodes is encoded once.
+    func push(_ frame: InternalFrame, encoded: inout ByteBuffer?)
+}
+
+extension RoomSubscriber {
+    public func push(_ frame: InternalFrame, encoded: inout ByteBuffer?) { push(frame) }
 }
 
 /// This node subscribed to a room it owns itself: pushes are direct calls, no link.

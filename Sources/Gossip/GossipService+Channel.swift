@@ -5,7 +5,7 @@ extension GossipService {
     /// Binds the UDP channel, with `GossipInboundHandler` in its pipeline. Called by `run()`.
     func bind() async throws -> any Channel {
         // No SO_REUSEADDR: on Linux it would let a second node bind the same UDP port silently.
-        try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        try await DatagramBootstrap(group: GossipService.eventLoopGroup)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(GossipInboundHandler(service: self))

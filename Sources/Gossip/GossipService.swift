@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
@@ -18,6 +19,11 @@ import Synchronization
 /// Everything runs on the channel's event loop (reads, the one timer); the state sits behind a
 /// mutex so that `members`, `isJoined` and `leave()` can be used from anywhere.
 public final class GossipService: Service, Sendable {
+    /// Gossip has an event loop of its own: probes and their timeouts must not queue behind a
+    /// busy node's client traffic, or a loaded node would be suspected (and its peers too) while
+    /// all of them are alive.
+    static let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     private enum Phase: Sendable, Equatable {
         case idle, running, leaving, stopped
     }
