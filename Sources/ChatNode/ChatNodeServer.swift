@@ -3,7 +3,7 @@ import Cluster
 import Foundation
 import History
 import Hummingbird
-import HummingbirdWebSocket
+import HummingbirdCore
 import Logging
 import Metrics
 import NIOCore
@@ -51,20 +51,9 @@ struct ChatNodeServer {
         router.add(middleware: JSONErrorMiddleware())
         HTTPRoutes.add(to: router, node: node, registry: registry, page: try Self.loadPage())
 
-        let webSocketRouter = Router(context: ChatRequestContext.self)
-        WebSocketRoutes.add(to: webSocketRouter, node: node)
-
-        let limits = configuration.limits
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: webSocketRouter,
-                configuration: .init(
-                    ws: .init(
-                        maxFrameSize: limits.maxFrameBytes,
-                        autoPing: .enabled(timePeriod: .seconds(30)),
-                        closeTimeout: .seconds(5),
-                        validateUTF8: true))),
+            server: HTTPServerBuilder { responder in ChatServerChannel(responder: responder, node: node, http1: .init()) },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chat-node"),
             services: services,
             onServerRunning: { _ in

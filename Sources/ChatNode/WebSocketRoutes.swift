@@ -1,90 +1,72 @@
 import ChatCore
 import Cluster
 import Foundation
-import Hummingbird
-import HummingbirdWebSocket
 import Metrics
 import NIOCore
+import NIOHTTP1
 import NIOWebSocket
 import Synchronization
 
-/// The request context of WebSocket routes: Hummingbird's basic one, plus the channel, so that a
-/// client that stops reading can be cut off even when no frame can reach it any more.
-struct ChatRequestContext: RequestContext, WebSocketRequestContext {
-    var coreContext: CoreRequestContextStorage
-    let webSocket: WebSocketHandlerReference<ChatRequestContext>
-    let channel: any Channel
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        webSocket = .init()
-        channel = source.channel
-    }
-}
-
-/// `/ws` (protocol v1) and `/ws/{room}/{client_id}` (seed-compatible).
+/// `/ws` (protocol v1) and `/ws/{room}/{client_id}` (seed-compatible): which upgrade requests are
+/// accepted, and the NIO pipeline a client WebSocket then runs on (`ChatWebSocketHandler` feeding
+/// a `SessionRunner`; frames out through `WebSocketTransport`). No task lives per connection.
 enum WebSocketRoutes {
     static let connections = Atomic<Int>(0)
 
-    static func add(to router: Router<ChatRequestContext>, node: ChatNodeContext) {
-        router.ws("/ws") { inbound, outbound, context in
-            try await serve(format: .json, node: node, channel: context.requestContext.channel, inbound: inbound, outbound: outbound) {
-                connection, messages in
-                var session = WebSocketSession(connection: connection, node: node)
-                do {
-                    for try await message in messages {
-                        switch message {
-                        case .text(let text): await session.handle(text: text)
-                        case .binary: session.rejectBinary()
-                        }
-                    }
-                } catch {
-                    await session.disconnect()
-                    throw error
-                }
-                await session.disconnect()
-            }
-        }
-        router.ws("/ws/:room/:client") { inbound, outbound, context in
-            let parameters = context.requestContext.parameters
-            let room = parameters.get("room").flatMap { $0.removingPercentEncoding } ?? ""
-            let user = parameters.get("client").flatMap { $0.removingPercentEncoding } ?? ""
-            guard Validation.isValidRoom(room), Validation.isValidUser(user) else {
-                try await outbound.close(.policyViolation, reason: "invalid room or client id")
-                return
-            }
-            // With auth on, the seed route takes the user's token as `?token=`.
-            if let auth = node.auth, !auth.isValid(token: context.request.uri.queryParameters.get("token"), for: user) {
-                try await outbound.close(.policyViolation, reason: "unauthorized: add ?token= for this client id")
-                return
-            }
-            try await serve(format: .seed, node: node, channel: context.requestContext.channel, inbound: inbound, outbound: outbound) {
-                connection, messages in
-                var session = SeedSession(connection: connection, node: node, room: room, user: user)
-                try await session.run(messages)
-            }
+    /// What an upgrade request asks for.
+    enum Route: Sendable, Equatable {
+        case protocolV1
+        case seed(room: String, user: String, token: String?)
+    }
+
+    /// The route of a request target (path and query), nil for anything that is not a WebSocket
+    /// route (the HTTP router answers it: 404).
+    static func route(uri: String) -> Route? {
+        let components = URLComponents(string: uri)
+        let path = components?.percentEncodedPath ?? uri
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        guard parts.first == "ws" else { return nil }
+        switch parts.count {
+        case 1: return .protocolV1
+        case 3:
+            let room = String(parts[parts.startIndex + 1]).removingPercentEncoding ?? ""
+            let user = String(parts[parts.startIndex + 2]).removingPercentEncoding ?? ""
+            let token = components?.queryItems?.first { $0.name == "token" }?.value
+            return .seed(room: room, user: user, token: token)
+        default: return nil
         }
     }
 
-    /// Runs one socket: frames to the client are written straight to its channel
-    /// (`WebSocketTransport`) while `body` reads; when reading ends, nothing more is written.
-    static func serve(
-        format: ClientConnection.Format,
-        node: ChatNodeContext,
-        channel: any Channel,
-        inbound: WebSocketInboundStream,
-        outbound: WebSocketOutboundWriter,
-        body: @escaping (ClientConnection, WebSocketInboundMessageStream) async throws -> Void
-    ) async throws {
+    /// Installs the client session on an upgraded channel (on its event loop).
+    static func install(_ route: Route, on channel: any Channel, node: ChatNodeContext) throws {
         let (id, session) = node.newSession()
+        let format: ClientConnection.Format = if case .seed = route { .seed } else { .json }
         let connection = ClientConnection(
             id: id, session: session, format: format, capacity: node.limits.outboundQueueFrames,
             transport: WebSocketTransport(channel: channel))
         Gauge(label: "chat_connections").record(connections.add(1, ordering: .relaxed).newValue)
-        defer {
+        let closed: () -> Void = {
             connection.finish()
             Gauge(label: "chat_connections").record(connections.subtract(1, ordering: .relaxed).newValue)
         }
-        try await body(connection, inbound.messages(maxSize: node.limits.maxFrameBytes))
+        let sync = channel.pipeline.syncOperations
+        switch route {
+        case .protocolV1:
+            let runner = SessionRunner(session: WebSocketSession(connection: connection, node: node), channel: channel)
+            try sync.addHandler(ChatWebSocketHandler(runner: runner, maxMessageBytes: node.limits.maxFrameBytes, onClose: closed))
+        case .seed(let room, let user, let token):
+            let refusal: String? =
+                if !Validation.isValidRoom(room) || !Validation.isValidUser(user) {
+                    "invalid room or client id"
+                } else if let auth = node.auth, !auth.isValid(token: token, for: user) {
+                    // With auth on, the seed route takes the user's token as `?token=`.
+                    "unauthorized: add ?token= for this client id"
+                } else {
+                    nil
+                }
+            let seed = SeedSession(connection: connection, node: node, room: room, user: user, refusal: refusal)
+            let runner = SessionRunner(session: seed, channel: channel)
+            try sync.addHandler(ChatWebSocketHandler(runner: runner, maxMessageBytes: node.limits.maxFrameBytes, onClose: closed))
+        }
     }
 }

@@ -10,7 +10,7 @@ import NIOCore
 ///
 /// Frames of one connection are handled one after another, so a client's answers come in the
 /// order of its requests. Answers and room traffic share one outbound queue.
-struct WebSocketSession {
+struct WebSocketSession: ClientSession {
     let connection: ClientConnection
     let node: ChatNodeContext
     private(set) var user: String?
@@ -104,8 +104,10 @@ struct WebSocketSession {
         connection.send(.error(error))
     }
 
+    func start() async -> Bool { true }
+
     /// Leaves every joined room (the socket closed).
-    func disconnect() async {
+    func end() async {
         guard let user else { return }
         for room in rooms {
             _ = await node.cluster.leave(room: room, connection: connection, user: user)

@@ -35,4 +35,14 @@ struct WebSocketTransport: ClientTransport {
         channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data), promise: nil)
         channel.eventLoop.scheduleTask(in: Self.slowConsumerGrace) { [channel] in channel.close(promise: nil) }
     }
+
+    func close(code: UInt16, reason: String) {
+        var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code)))
+        data.writeString(reason)
+        let channel = self.channel
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
 }

@@ -14,6 +14,8 @@ public protocol ClientTransport: Sendable {
     /// The client was cut off for not reading: tell it (close 4008) and close the socket soon
     /// even if it never answers. Called on `eventLoop`.
     func closeSlowConsumer()
+    /// Sends a close frame with `code` and `reason`, then closes the socket. Called on `eventLoop`.
+    func close(code: UInt16, reason: String)
 }
 
 /// A client socket as the room hub sees it: frames are written straight to the socket on its
@@ -94,6 +96,17 @@ public final class ClientConnection: @unchecked Sendable {
         var writer = JSONWriter()
         frame.write(into: &writer)
         enqueue(ByteBuffer(bytes: writer.bytes))
+    }
+
+    /// Closes the connection with a WebSocket close code (from any thread).
+    public func close(code: UInt16, reason: String) {
+        finished.store(true, ordering: .relaxed)
+        let loop = transport.eventLoop
+        if loop.inEventLoop {
+            transport.close(code: code, reason: reason)
+        } else {
+            loop.execute { self.transport.close(code: code, reason: reason) }
+        }
     }
 
     /// No more frames are written (the socket is closing).

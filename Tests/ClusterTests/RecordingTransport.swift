@@ -21,4 +21,5 @@ final class RecordingTransport: ClientTransport {
     func write(_ frame: ByteBuffer) { frames.withLock { $0.append(frame) } }
     func flush() { flushes.add(1, ordering: .relaxed) }
     func closeSlowConsumer() { cutOff.store(true, ordering: .relaxed) }
+    func close(code: UInt16, reason: String) { cutOff.store(true, ordering: .relaxed) }
 }

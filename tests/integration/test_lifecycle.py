@@ -96,3 +96,14 @@ def test_multiple_rooms_on_one_connection(node_factory, clients):
     assert m["room"] == r2 and m["text"] == "two again", m
     assert a.poll("message", timeout=0.5) == [], "still receiving the room it left"
     assert c.poll("message", lambda f: f["room"] == r1, timeout=0.2) == []
+
+
+def test_client_sockets_have_tcp_keepalive(node_factory, clients):
+    """No ping task runs per socket: a client that vanished without closing is found by TCP
+    keepalive (probes after 60 s idle), which the kernel shows as a keepalive timer."""
+    n = node_factory(name="keepalive")
+    c = clients(n, "kay")
+    out = subprocess.run(["ss", "-tnoH", "state", "established", f"( sport = :{n.port} )"],
+                         capture_output=True, text=True, timeout=5).stdout
+    assert "timer:(keepalive" in out, f"no keepalive timer on the node's client sockets:\n{out}"
+    c.ping()
