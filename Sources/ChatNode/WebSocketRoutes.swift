@@ -41,9 +41,11 @@ enum WebSocketRoutes {
     static func install(_ route: Route, on channel: any Channel, node: ChatNodeContext) throws {
         let (id, session) = node.newSession()
         let format: ClientConnection.Format = if case .seed = route { .seed } else { .json }
+        let raw = RawFrameWriter()
+        try channel.pipeline.syncOperations.addHandler(raw, position: .first)
         let connection = ClientConnection(
             id: id, session: session, format: format, capacity: node.limits.outboundQueueFrames,
-            transport: WebSocketTransport(channel: channel))
+            transport: WebSocketTransport(channel: channel, raw: raw))
         Gauge(label: "chat_connections").record(connections.add(1, ordering: .relaxed).newValue)
         let closed: () -> Void = {
             connection.finish()

@@ -3,10 +3,8 @@ import Metrics
 import NIOCore
 import NIOWebSocket
 
-/// A client's WebSocket, written directly on its channel: each frame goes down the pipeline as a
-/// text `WebSocketFrame` (Hummingbird's handlers pass writes through), and `ClientConnection`
-/// flushes once per event-loop tick. This replaces a writer task per socket that flushed every
-/// frame.
+/// A client's WebSocket, written directly on its channel: frames arrive as wire bytes and go to
+/// the socket through `RawFrameWriter`; `ClientConnection` flushes once per event-loop tick.
 struct WebSocketTransport: ClientTransport {
     static let slowConsumerCloseCode = WebSocketErrorCode(codeNumber: 4008)
     /// How long a client cut off for not reading gets to answer the close before the socket is
@@ -14,13 +12,14 @@ struct WebSocketTransport: ClientTransport {
     static let slowConsumerGrace: TimeAmount = .seconds(2)
 
     let channel: any Channel
+    let raw: RawFrameWriter
 
     var eventLoop: any EventLoop { channel.eventLoop }
 
     var isWritable: Bool { channel.isWritable }
 
     func write(_ frame: ByteBuffer) {
-        channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+        raw.writeWire(frame)
     }
 
     func flush() {

@@ -7,7 +7,8 @@ public protocol ClientTransport: Sendable {
     var eventLoop: any EventLoop { get }
     /// Whether the socket takes more without queueing past its high-water mark (thread-safe).
     var isWritable: Bool { get }
-    /// Writes one encoded frame, without flushing. Called on `eventLoop`.
+    /// Writes one whole WebSocket frame, as wire bytes (`WebSocketWire`), without flushing.
+    /// Called on `eventLoop`.
     func write(_ frame: ByteBuffer)
     /// Called on `eventLoop`.
     func flush()
@@ -58,8 +59,8 @@ public final class ClientConnection: @unchecked Sendable {
     /// Whether the client was cut off for not keeping up.
     public var overflowed: Bool { overflow.load(ordering: .relaxed) }
 
-    /// Queues an encoded frame (from any thread). Never blocks; frames from one thread keep their
-    /// order.
+    /// Queues a WebSocket frame in wire bytes (from any thread). Never blocks; frames from one
+    /// thread keep their order.
     public func enqueue(_ buffer: ByteBuffer) {
         let loop = transport.eventLoop
         if loop.inEventLoop {
@@ -69,7 +70,8 @@ public final class ClientConnection: @unchecked Sendable {
         }
     }
 
-    /// Writes a frame now; flushes at the end of this event-loop tick. Call on `eventLoop`.
+    /// Writes a frame (wire bytes) now; flushes at the end of this event-loop tick. Call on
+    /// `eventLoop`.
     public func writeOnLoop(_ buffer: ByteBuffer) {
         guard !finished.load(ordering: .relaxed), !overflow.load(ordering: .relaxed) else { return }
         if transport.isWritable {
@@ -95,7 +97,7 @@ public final class ClientConnection: @unchecked Sendable {
     public func send(_ frame: ServerFrame) {
         var writer = JSONWriter()
         frame.write(into: &writer)
-        enqueue(ByteBuffer(bytes: writer.bytes))
+        enqueue(WebSocketWire.text(ByteBuffer(bytes: writer.bytes)))
     }
 
     /// Closes the connection with a WebSocket close code (from any thread).

@@ -112,8 +112,8 @@ public final class LocalRooms: Sendable {
             room.lastSeq = message.seq
             var writer = JSONWriter(capacity: 96 + message.text.utf8.count)
             ServerFrame.message(message).write(into: &writer)
-            let seed = room.seedMembers > 0 ? ByteBuffer(string: SeedFormat.line(for: message)) : nil
-            room.write(json: ByteBuffer(bytes: writer.bytes), seed: seed)
+            let seed = room.seedMembers > 0 ? WebSocketWire.text(ByteBuffer(string: SeedFormat.line(for: message))) : nil
+            room.write(json: WebSocketWire.text(ByteBuffer(bytes: writer.bytes)), seed: seed)
             ClusterMetrics.delivered.increment(by: room.members.count)
         }
     }
@@ -133,7 +133,7 @@ public final class LocalRooms: Sendable {
     private static func tell(_ event: PresenceEvent, to room: Room) {
         var writer = JSONWriter()
         ServerFrame.presence(event).write(into: &writer)
-        room.write(json: ByteBuffer(bytes: writer.bytes), seed: nil)
+        room.write(json: WebSocketWire.text(ByteBuffer(bytes: writer.bytes)), seed: nil)
     }
 
     /// What this node must tell a new owner to subscribe again: each room's last delivered seq
