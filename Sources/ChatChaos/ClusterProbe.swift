@@ -9,7 +9,7 @@ struct ClusterProbe: Sendable {
     func members(room: String, at endpoint: Endpoint) async -> [String]? {
         guard let response = try? await LoopbackIO.get(endpoint: endpoint, path: "/rooms/\(room)", timeout: .seconds(1)),
             response.status == 200,
-            let json = try? response.body.withUnsafeBytes({ try JSONScanner.parse($0) })
+            let json = try? response.body.withUnsafeBytes({ try JSONParser.parse($0) })
         else { return nil }
         return json["members"]?.arrayValue?.compactMap(\.stringValue)
     }
@@ -27,7 +27,7 @@ struct ClusterProbe: Sendable {
                     let response = try? await LoopbackIO.get(
                         endpoint: endpoint, path: "/rooms/\(room)/messages?since=\(since)&limit=200", timeout: .seconds(5)),
                     response.status == 200,
-                    let json = try? response.body.withUnsafeBytes({ try JSONScanner.parse($0) }),
+                    let json = try? response.body.withUnsafeBytes({ try JSONParser.parse($0) }),
                     let messages = json["messages"]?.arrayValue
                 else {
                     failed = true

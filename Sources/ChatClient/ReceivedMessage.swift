@@ -22,14 +22,23 @@ public struct ReceivedMessage: Sendable, Hashable {
     /// Reads a message object `{room, seq, id, user, text, ts}`; nil when a field is missing or
     /// has the wrong type. `room` falls back to `defaultRoom` when absent.
     public init?(json: JSONValue, defaultRoom: String? = nil) {
-        guard let room = json["room"]?.stringValue ?? defaultRoom,
-            let seq = json["seq"]?.uint64Value,
-            let id = json["id"]?.stringValue,
-            let user = json["user"]?.stringValue
-        else { return nil }
         self.init(
-            room: room, seq: seq, id: id, user: user, text: json["text"]?.stringValue ?? "",
-            ts: json["ts"]?.int64Value ?? 0)
+            room: json["room"], seq: json["seq"], id: json["id"], user: json["user"], text: json["text"], ts: json["ts"],
+            defaultRoom: defaultRoom)
+    }
+
+    /// The rules of `init?(json:defaultRoom:)` over the fields' values (nil: absent), shared with
+    /// the fast path of `ServerEvent(frame:)`.
+    init?(
+        room: JSONValue?, seq: JSONValue?, id: JSONValue?, user: JSONValue?, text: JSONValue?, ts: JSONValue?,
+        defaultRoom: String? = nil
+    ) {
+        guard let room = room?.stringValue ?? defaultRoom,
+            let seq = seq?.uint64Value,
+            let id = id?.stringValue,
+            let user = user?.stringValue
+        else { return nil }
+        self.init(room: room, seq: seq, id: id, user: user, text: text?.stringValue ?? "", ts: ts?.int64Value ?? 0)
     }
 }
 

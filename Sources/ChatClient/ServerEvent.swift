@@ -17,9 +17,14 @@ public enum ServerEvent: Sendable, Hashable {
     case error(code: String, message: String, ref: String?, id: String?)
     case other(type: String)
 
-    /// Decodes a text frame's UTF-8 bytes.
+    /// Decodes a text frame's UTF-8 bytes. `message` and `ack` frames, the frequent ones, are read
+    /// straight from the parser's tokens (`fastPath`); the others through a `JSONValue`.
     public init(frame bytes: UnsafeRawBufferPointer) {
-        guard let json = try? JSONScanner.parse(bytes) else {
+        if let event = Self.fastPath(bytes) {
+            self = event
+            return
+        }
+        guard let json = try? JSONParser.parse(bytes) else {
             self = .other(type: "")
             return
         }
@@ -28,11 +33,8 @@ public enum ServerEvent: Sendable, Hashable {
 
     /// Decodes a text frame.
     public init(text: String) {
-        guard let json = try? JSONScanner.parse(text) else {
-            self = .other(type: "")
-            return
-        }
-        self.init(json: json)
+        var text = text
+        self = text.withUTF8 { ServerEvent(frame: UnsafeRawBufferPointer($0)) }
     }
 
     /// Decodes an already parsed frame.

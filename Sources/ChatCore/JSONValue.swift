@@ -1,5 +1,8 @@
-/// A parsed JSON value. Client frames are decoded into this first so that every field can be
-/// checked on its own and a bad field answers `bad_request` naming it, with the frame's `ref`.
+/// A parsed JSON value, as `JSONParser` reads it (see there for the rules: integers that fit
+/// `Int64` are `.int`, other numbers `.double`; a repeated key keeps its first value).
+///
+/// It stays `Decodable` so that types decoded with `JSONDecoder` can hold one; the project's own
+/// parsing goes through `JSONValue(parsing:)`.
 public enum JSONValue: Sendable, Hashable, Decodable {
     case null
     case bool(Bool)
@@ -8,6 +11,16 @@ public enum JSONValue: Sendable, Hashable, Decodable {
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
+
+    /// Parses one JSON text (strict RFC 8259, see `JSONParser`).
+    public init(parsing text: String) throws(JSONParseError) {
+        self = try JSONParser.parse(text)
+    }
+
+    /// Parses one JSON text from UTF-8 bytes (strict RFC 8259, see `JSONParser`).
+    public init(parsing bytes: UnsafeRawBufferPointer) throws(JSONParseError) {
+        self = try JSONParser.parse(bytes)
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()

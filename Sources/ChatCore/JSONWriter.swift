@@ -22,35 +22,87 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: text.utf8)
     }
 
+    /// Appends an integer in decimal, digit by digit (no intermediate `String`).
     public mutating func int<T: BinaryInteger>(_ value: T) {
-        bytes.append(contentsOf: String(value).utf8)
+        if let value = Int64(exactly: value) {
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            decimal(value.magnitude)
+        } else if let value = UInt64(exactly: value) {
+            decimal(value)
+        } else {
+            bytes.append(contentsOf: String(value).utf8)
+        }
+    }
+
+    mutating func decimal(_ magnitude: UInt64) {
+        let start = bytes.count
+        var rest = magnitude
+        repeat {
+            let (quotient, digit) = rest.quotientAndRemainder(dividingBy: 10)
+            bytes.append(UInt8(ascii: "0") + UInt8(digit))
+            rest = quotient
+        } while rest > 0
+        // Digits came least significant first. (Swapping in place: reversing `bytes[start...]`
+        // would copy the array, the slice sharing its storage.)
+        var low = start
+        var high = bytes.count - 1
+        while low < high {
+            bytes.swapAt(low, high)
+            low += 1
+            high -= 1
+        }
     }
 
     /// Appends a quoted JSON string; control characters, quotes and backslashes are escaped, and
     /// U+2028/U+2029 too, so the text is safe inside a `<script>` or JavaScript source.
+    ///
+    /// Works on the UTF-8 bytes: runs that need no escaping (everything but `"`, `\`, bytes
+    /// below 0x20 and the three-byte sequences E2 80 A8/A9) are copied in one go.
     public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": raw("\\\"")
-            case "\\": raw("\\\\")
-            case "\n": raw("\\n")
-            case "\r": raw("\\r")
-            case "\t": raw("\\t")
-            case "\u{2028}": raw("\\u2028")
-            case "\u{2029}": raw("\\u2029")
-            default:
-                if scalar.value < 0x20 {
-                    raw("\\u00")
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    bytes.append(hex[Int(scalar.value >> 4)])
-                    bytes.append(hex[Int(scalar.value & 0xF)])
-                } else {
-                    bytes.append(contentsOf: String(scalar).utf8)
-                }
-            }
+        if value.utf8.withContiguousStorageIfAvailable({ escaped($0) }) == nil {
+            var copy = value
+            copy.withUTF8 { escaped($0) }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        var runStart = 0
+        var index = 0
+        while index < utf8.count {
+            let byte = utf8[index]
+            if byte >= 0x20, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte != 0xE2 {
+                index += 1
+                continue
+            }
+            var length = 1
+            if byte == 0xE2 {
+                // U+2028 is E2 80 A8 and U+2029 E2 80 A9; other E2 sequences pass unchanged.
+                guard index + 2 < utf8.count, utf8[index + 1] == 0x80, utf8[index + 2] & 0xFE == 0xA8 else {
+                    index += 1
+                    continue
+                }
+                length = 3
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            switch byte {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case UInt8(ascii: "\n"): raw("\\n")
+            case UInt8(ascii: "\r"): raw("\\r")
+            case UInt8(ascii: "\t"): raw("\\t")
+            case 0xE2: raw(utf8[index + 2] == 0xA8 ? "\\u2028" : "\\u2029")
+            default:
+                raw("\\u00")
+                let hex: StaticString = "0123456789abcdef"
+                bytes.append(hex.utf8Start[Int(byte >> 4)])
+                bytes.append(hex.utf8Start[Int(byte & 0xF)])
+            }
+            index += length
+            runStart = index
+        }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
     }
 
     /// Appends `"key":` (the key is written as a JSON string).

@@ -3,6 +3,17 @@ import Ring
 
 /// Requests from other nodes, for rooms this node owns.
 extension ChatCluster {
+    /// Answers the requests that never wait, at once (on the link's event loop): replication from
+    /// an owner, a take-over question, room counts. Nil for every other frame.
+    func answerInline(_ frame: InternalFrame, from subscriber: RemoteSubscriber) -> InternalFrame? {
+        switch frame {
+        case .stats(let corr): .statsReply(corr: corr, rooms: UInt64(owner.roomCount))
+        case .replicate(let corr, let request): .replicateReply(corr: corr, owner.replicate(request, from: subscriber.nodeID))
+        case .claim(let corr, let room): .claimReply(corr: corr, owner.answerClaim(room: room, claimer: subscriber.nodeID))
+        default: nil
+        }
+    }
+
     /// Answers one request from `subscriber`'s node. A request for a room this node does not own
     /// on its ring is answered `unavailable` (the asking node's ring is ahead or behind; it
     /// retries). Replies that must precede later pushes are written under the owner's lock.
@@ -13,14 +24,8 @@ extension ChatCluster {
         case .join(let c, let r, _, _), .leave(let c, let r, _), .send(let c, let r, _, _, _), .history(let c, let r, _, _, _),
             .info(let c, let r), .resubscribe(let c, let r, _, _):
             (corr, room) = (c, r)
-        case .stats(let c):
-            subscriber.push(.statsReply(corr: c, rooms: UInt64(owner.roomCount)))
-            return
-        case .replicate(let c, let request):
-            subscriber.push(.replicateReply(corr: c, owner.replicate(request, from: subscriber.nodeID)))
-            return
-        case .claim(let c, let room):
-            subscriber.push(.claimReply(corr: c, owner.answerClaim(room: room, claimer: subscriber.nodeID)))
+        case .stats, .replicate, .claim:
+            if let reply = answerInline(frame, from: subscriber) { subscriber.push(reply) }
             return
         default:
             return

@@ -99,6 +99,7 @@ public final class ChatCluster: Service, Sendable {
         let server = LinkServer(
             nodeID: nodeID, secret: configuration.secret, logger: logger,
             serve: { [self] frame, subscriber in await serve(frame, from: subscriber) },
+            answerInline: { [self] frame, subscriber in answerInline(frame, from: subscriber) },
             closed: { [self] subscriber in owner.unsubscribe(subscriber) })
         let serverChannel = try await server.bind(host: configuration.host, port: configuration.internalPort, group: group)
         let internalPort = serverChannel.localAddress?.port ?? configuration.internalPort

@@ -24,9 +24,10 @@ public protocol ClientTransport: Sendable {
 /// messages to one socket, cost one flush per socket per tick, not one per frame).
 ///
 /// The hub never waits for a client. A client whose socket stays unwritable (its kernel buffer
-/// and the channel's 64 KiB high-water mark are full) while `capacity` more frames arrive is cut
-/// off (`overflowed`, close 4008) and is expected to reconnect and resume with `since`; that
-/// bounds what one slow client can hold in memory.
+/// and the channel's 64 KiB high-water mark are full) while more than `capacity` frames and
+/// more than `slackBytes` arrive is cut off (`overflowed`, close 4008) and is expected to
+/// reconnect and resume with `since`; that bounds what one slow client can hold in memory, while
+/// a client that stalls for a moment under a burst of large messages is not dropped.
 public final class ClientConnection: @unchecked Sendable {
     public enum Format: Sendable {
         /// Protocol v1 JSON frames.
@@ -44,7 +45,12 @@ public final class ClientConnection: @unchecked Sendable {
     private let finished = Atomic<Bool>(false)
     // Touched on the transport's event loop only.
     private var unwritableFrames = 0
+    private var unwritableBytes = 0
     private var flushPending = false
+
+    /// Bytes a client may fall behind past its socket's high-water mark (with more than
+    /// `capacity` frames) before it is cut off.
+    public static let slackBytes = 1 << 20
 
     public init(id: UInt64, session: String, format: Format, capacity: Int, transport: any ClientTransport) {
         self.id = id
@@ -76,9 +82,11 @@ public final class ClientConnection: @unchecked Sendable {
         guard !finished.load(ordering: .relaxed), !overflow.load(ordering: .relaxed) else { return }
         if transport.isWritable {
             unwritableFrames = 0
+            unwritableBytes = 0
         } else {
             unwritableFrames += 1
-            if unwritableFrames > capacity {
+            unwritableBytes += buffer.readableBytes
+            if unwritableFrames > capacity && unwritableBytes > Self.slackBytes {
                 overflow.store(true, ordering: .relaxed)
                 transport.closeSlowConsumer()
                 return

@@ -11,17 +11,23 @@ final class LinkServer: Sendable {
     private let secret: String
     private let logger: Logger
     private let serve: @Sendable (InternalFrame, RemoteSubscriber) async -> Void
+    private let answerInline: @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?
     private let closed: @Sendable (RemoteSubscriber) -> Void
 
+    /// - Parameters:
+    ///   - serve: answers a request that may wait (a room take-over, a commit).
+    ///   - answerInline: answers a request at once on the link's event loop, or returns nil.
     init(
         nodeID: String, secret: String, logger: Logger,
         serve: @escaping @Sendable (InternalFrame, RemoteSubscriber) async -> Void,
+        answerInline: @escaping @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?,
         closed: @escaping @Sendable (RemoteSubscriber) -> Void
     ) {
         self.nodeID = nodeID
         self.secret = secret
         self.logger = logger
         self.serve = serve
+        self.answerInline = answerInline
         self.closed = closed
     }
 
@@ -35,7 +41,7 @@ final class LinkServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         LinkServerHandler(
                             handshake: LinkHandshake(role: .server, nodeID: nodeID, secret: secret), decoder: decoder, logger: logger,
-                            serve: serve, closed: closed))
+                            serve: serve, answerInline: answerInline, closed: closed))
                 }
             }
             .bind(host: host, port: port)
@@ -78,6 +84,7 @@ final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
     private let decoder: LinkFrameDecoder
     private let logger: Logger
     private let serve: @Sendable (InternalFrame, RemoteSubscriber) async -> Void
+    private let answerInline: @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?
     private let closed: @Sendable (RemoteSubscriber) -> Void
     private var subscriber: RemoteSubscriber?
     private var rejected = false
@@ -85,12 +92,14 @@ final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
     init(
         handshake: LinkHandshake, decoder: LinkFrameDecoder, logger: Logger,
         serve: @escaping @Sendable (InternalFrame, RemoteSubscriber) async -> Void,
+        answerInline: @escaping @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?,
         closed: @escaping @Sendable (RemoteSubscriber) -> Void
     ) {
         self.handshake = handshake
         self.decoder = decoder
         self.logger = logger
         self.serve = serve
+        self.answerInline = answerInline
         self.closed = closed
     }
 
@@ -122,6 +131,12 @@ final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
             case .none:
                 break
             }
+            return
+        }
+        // Replication and take-over questions are answered here, in frame order and without a
+        // task: they never wait (the owner keeps one replication request per room in flight).
+        if let reply = answerInline(frame, subscriber) {
+            subscriber.push(reply)
             return
         }
         let serve = self.serve

@@ -4,6 +4,7 @@
 final class BenchState {
     lazy var ring = RingLookups()
     lazy var clientProtocol = ClientProtocolBench()
+    lazy var chatClient = ChatClientBench()
     lazy var sequencer = SequencerBench()
     lazy var cluster = SWIMPeriodDriver.formCluster()
     lazy var swimCodec = SWIMPeriodDriver(path: .codec, cluster: cluster)

@@ -1,5 +1,11 @@
 import BenchmarkSupport
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Every microbenchmark, in report order, and the allocation probe's phases.
 ///
 /// Operation counts are sized for roughly 20-100 ms per timed run on the 2-core CI machine (the
@@ -12,6 +18,15 @@ enum Catalog {
         empty: "emptyControl", mustAllocate: "ringPreferenceList2", mustAllocateLabel: "preferenceList")
 
     static let emptyControlOperations = RingLookups.keyCount
+
+    /// The benchmarks to run: all of them, or, when the environment variable
+    /// `CHAT_MICROBENCH_ONLY` holds a comma-separated list of keys, those (plus the allocation
+    /// probe's control, which the probe needs). The allocation child inherits the variable.
+    static func selected(_ state: BenchState) -> [Microbenchmark] {
+        guard let raw = getenv("CHAT_MICROBENCH_ONLY"), case let only = String(cString: raw), !only.isEmpty else { return all(state) }
+        let keys = Set(only.split(separator: ",").map(String.init) + [controls.mustAllocate])
+        return all(state).filter { keys.contains($0.key) }
+    }
 
     static func all(_ state: BenchState) -> [Microbenchmark] {
         let nodes = SWIMPeriodDriver.memberCount
@@ -43,6 +58,13 @@ enum Catalog {
             ) {
                 let bench = state.clientProtocol
                 return { bench.encodeMessagesIntoBuffer($0) }
+            },
+            Microbenchmark(
+                key: "clientDecodeMessage", title: "ChatClient ServerEvent(frame:), message frame", operations: 10_000,
+                tracedOperations: 2_000
+            ) {
+                let bench = state.chatClient
+                return { bench.decodeMessages($0) }
             },
             Microbenchmark(
                 key: "sequencerSendCommit", title: "RoomStateMachine send + commit(through:)", operations: 20_000, tracedOperations: 5_000
@@ -118,7 +140,7 @@ enum Catalog {
         let ring = state.ring
         let operations = emptyControlOperations
         var phases = [AllocationPhase(name: controls.empty, operations: operations) { ring.emptyLoop(operations) }]
-        for benchmark in all(state) {
+        for benchmark in selected(state) {
             let run = benchmark.make()
             let count = benchmark.tracedOperations
             phases.append(AllocationPhase(name: benchmark.key, operations: count) { run(count) })

@@ -20,7 +20,7 @@ enum MicrobenchReport {
         print("chat-microbench: release build; median of \(repetitions) timed runs after 1 warm-up run, per operation")
         print("(wall: ContinuousClock; CPU: this thread's CPU time, which excludes time other processes held the core)")
         var rows: [Row] = []
-        for benchmark in Catalog.all(state) {
+        for benchmark in Catalog.selected(state) {
             let body = benchmark.make()
             let time = timePerOp(operations: benchmark.operations, repetitions: repetitions) { body(benchmark.operations) }
             rows.append(Row(benchmark: benchmark, time: time))

@@ -4,6 +4,7 @@
 //
 //   swift build --scratch-path .build-micro -c release --product chat-microbench
 //   .build-micro/release/chat-microbench
+//   CHAT_MICROBENCH_ONLY=clientDecodeSend,serverEncodeMessage .build-micro/release/chat-microbench   # a subset, by key
 //
 // Prints a human table and, last, one line of JSON with the same figures. Allocations are counted
 // by running this executable again as a child under glibc's mtrace (`AllocationProbe`).

@@ -6,7 +6,7 @@ import Testing
 /// (the node's) accepts them.
 @Suite struct ClientFramesTests {
     func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        try JSONScanner.parse(String(decoding: bytes, as: UTF8.self))
+        try JSONValue(parsing: String(decoding: bytes, as: UTF8.self))
     }
 
     func nodeDecodes(_ bytes: [UInt8]) -> ClientFrame? {

@@ -26,16 +26,30 @@ struct ClientConnectionTests {
         #expect(transport.written.map { String(buffer: $0) } == (0..<500).map(String.init))
     }
 
-    @Test func aClientThatStopsReadingIsCutOffAfterCapacityFrames() async throws {
+    @Test func aClientThatStopsReadingIsCutOffPastCapacityFramesAndTheByteSlack() async throws {
+        let transport = RecordingTransport()
+        let connection = ClientConnection(id: 1, session: "s", format: .json, capacity: 8, transport: transport)
+        transport.writable.store(false, ordering: .relaxed)
+        let frame = ByteBuffer(repeating: 0x78, count: 64 * 1024)
+        try await transport.eventLoop.submit {
+            for _ in 0..<8 { connection.writeOnLoop(ByteBuffer(string: "small")) }
+            for _ in 0..<40 { connection.writeOnLoop(frame) }
+        }.get()
+        // The large frames that fit in the slack after the small ones; the next one is refused.
+        let slackFrames = (ClientConnection.slackBytes - 8 * 5) / frame.readableBytes
+        #expect(transport.written.count == 8 + slackFrames, "capacity frames and the byte slack, then nothing")
+        #expect(transport.wasCutOff)
+        #expect(connection.overflowed)
+    }
+
+    @Test func manySmallFramesAloneDoNotCutAClientOff() async throws {
         let transport = RecordingTransport()
         let connection = ClientConnection(id: 1, session: "s", format: .json, capacity: 8, transport: transport)
         transport.writable.store(false, ordering: .relaxed)
         try await transport.eventLoop.submit {
-            for i in 0..<20 { connection.writeOnLoop(ByteBuffer(string: "\(i)")) }
+            for _ in 0..<100 { connection.writeOnLoop(ByteBuffer(string: "small")) }
         }.get()
-        #expect(transport.written.count == 8, "capacity frames past the high-water mark, then nothing")
-        #expect(transport.wasCutOff)
-        #expect(connection.overflowed)
+        #expect(!connection.overflowed, "500 bytes behind is not a slow consumer")
     }
 
     @Test func aClientThatCatchesUpIsNotCutOff() async throws {
