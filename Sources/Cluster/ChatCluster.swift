@@ -41,7 +41,7 @@ public final class ChatCluster: Service, Sendable {
     let peers: ClusterPeers
     private let joined = Atomic<Bool>(false)
     /// Random per process: lets the others tell a restarted node (same id) from the old one.
-    let bootID = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    let bootID: String
     /// Signalled whenever rooms may need to subscribe again.
     let resubscribeSignal: AsyncStream<Void>.Continuation
     private let resubscribeRequests: AsyncStream<Void>
@@ -60,8 +60,11 @@ public final class ChatCluster: Service, Sendable {
         self.state = Mutex(State())
         let peers = ClusterPeers()
         self.peers = peers
+        let boot = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        self.bootID = boot
         self.owner = RoomOwner(
-            nodeID: nodeID, configuration: roomConfiguration, history: history, logger: logger, now: now, ring: ringView, peers: peers)
+            nodeID: nodeID, configuration: roomConfiguration, history: history, logger: logger, now: now, ring: ringView, peers: peers,
+            bootOf: { node in node == nodeID ? boot : peers.boots.withLock { $0[node] } ?? "" })
         // Until gossip has joined, this node does not know the other members: it orders nothing.
         owner.active.store(configuration.seeds.isEmpty, ordering: .relaxed)
         self.local = LocalRooms()
@@ -169,6 +172,9 @@ public final class ChatCluster: Service, Sendable {
             for member in known {
                 members[member.id] = member
                 if member.id != nodeID, member.status == .alive || member.status == .suspect { live.append(member.id) }
+            }
+            peers.boots.withLock { boots in
+                boots = members.compactMapValues { $0.metadata["boot"] }
             }
             var gone: [PeerLink] = []
             var links = peers.links.withLock { $0 }

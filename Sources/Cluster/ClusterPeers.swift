@@ -5,6 +5,8 @@ import Synchronization
 /// questions go to the peer as requests on its link (answered within the link's request timeout).
 final class ClusterPeers: RoomPeers {
     let links = Mutex<[String: PeerLink]>([:])
+    /// The boot id of each member's current process, from gossip.
+    let boots = Mutex<[String: String]>([:])
 
     func link(to node: String) -> PeerLink? {
         links.withLock { $0[node] }

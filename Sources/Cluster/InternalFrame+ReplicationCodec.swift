@@ -130,6 +130,7 @@ extension ByteBuffer {
             writeField(session.node)
             writeField(session.user)
             writeInteger(session.count)
+            writeField(session.boot)
         }
     }
 
@@ -138,7 +139,7 @@ extension ByteBuffer {
         guard count <= 1_000_000 else { throw InternalFrameError(description: "too many sessions") }
         var sessions: [NodeSessions] = []
         for _ in 0..<count {
-            sessions.append(NodeSessions(node: try readString(), user: try readString(), count: try readU32()))
+            sessions.append(NodeSessions(node: try readString(), user: try readString(), count: try readU32(), boot: try readString()))
         }
         return sessions
     }

@@ -14,20 +14,23 @@ final class OwnedRoom: @unchecked Sendable {
     let epoch: UInt64
     var subscribers: [String: any RoomSubscriber] = [:]
     var sessions: SessionTable
+    /// The boot id of each node's sessions (see `NodeSessions.boot`).
+    var boots: [String: String]
     /// Senders waiting for a seq to commit (the original first, then retries).
     var waiters: [UInt64: [(waiter: Waiter, duplicate: Bool)]] = [:]
     var replication = ReplicationState()
 
-    init(name: String, machine: RoomStateMachine, epoch: UInt64, sessions: SessionTable) {
+    init(name: String, machine: RoomStateMachine, epoch: UInt64, sessions: [NodeSessions]) {
         self.name = name
         self.machine = machine
         self.epoch = epoch
-        self.sessions = sessions
-        self.machine.setMembers(sessions.perUser)
+        self.sessions = SessionTable(sessions)
+        self.boots = SessionTable.boots(sessions)
+        self.machine.setMembers(self.sessions.perUser)
     }
 
     var transfer: RoomTransfer {
-        RoomTransfer(room: name, epoch: epoch, snapshot: machine.snapshot, sessions: sessions.list)
+        RoomTransfer(room: name, epoch: epoch, snapshot: machine.snapshot, sessions: sessions.list(boots: boots))
     }
 
     func push(_ frame: InternalFrame) {
@@ -67,7 +70,18 @@ final class OwnedRoom: @unchecked Sendable {
     /// Sets the sessions of `user` on `node`; returns the presence changes (the caller pushes
     /// them, after any reply that must come first).
     @discardableResult
-    func setSessions(node: String, user: String, count: UInt32, pushNow: Bool = true) -> [PresenceEvent] {
+    func setSessions(node: String, boot: String, user: String, count: UInt32, pushNow: Bool = true) -> [PresenceEvent] {
+        var events: [PresenceEvent] = []
+        if let known = boots[node], known != boot {
+            // The node restarted: its earlier process's sessions are gone.
+            events += dropSessions(of: node, pushNow: pushNow)
+        }
+        boots[node] = boot
+        return events + setSessions(node: node, user: user, count: count, pushNow: pushNow)
+    }
+
+    @discardableResult
+    private func setSessions(node: String, user: String, count: UInt32, pushNow: Bool) -> [PresenceEvent] {
         let current = sessions[node]?[user] ?? 0
         guard count != current else { return [] }
         var actions: [RoomStateMachine.Action] = []
@@ -77,7 +91,10 @@ final class OwnedRoom: @unchecked Sendable {
             for _ in count..<current { actions += machine.leave(user: user) }
         }
         sessions[node, default: [:]][user] = count == 0 ? nil : count
-        if sessions[node]?.isEmpty == true { sessions[node] = nil }
+        if sessions[node]?.isEmpty == true {
+            sessions[node] = nil
+            boots[node] = nil
+        }
         replication.sessionsDidChange()
         let events = actions.compactMap { action -> PresenceEvent? in
             if case .presence(let event) = action { return event }
@@ -87,10 +104,14 @@ final class OwnedRoom: @unchecked Sendable {
         return events
     }
 
-    /// Removes every session of `node` (it left the cluster), pushing the leaves.
-    func dropSessions(of node: String) {
+    /// Removes every session of `node` (it left the cluster, or restarted), pushing the leaves.
+    @discardableResult
+    func dropSessions(of node: String, pushNow: Bool = true) -> [PresenceEvent] {
+        var events: [PresenceEvent] = []
         for user in sessions[node]?.keys.sorted() ?? [] {
-            setSessions(node: node, user: user, count: 0)
+            events += setSessions(node: node, user: user, count: 0, pushNow: pushNow)
         }
+        boots[node] = nil
+        return events
     }
 }

@@ -8,12 +8,14 @@ struct ReplicaRoom: Sendable {
     var epoch: UInt64
     var machine: RoomStateMachine
     var sessions: SessionTable
+    var boots: [String: String]
 
     init(owner: String, transfer: RoomTransfer, configuration: RoomStateMachine.Configuration) {
         self.owner = owner
         self.epoch = transfer.epoch
         self.machine = RoomStateMachine(room: transfer.room, configuration: configuration, snapshot: transfer.snapshot)
         self.sessions = SessionTable(transfer.sessions)
+        self.boots = SessionTable.boots(transfer.sessions)
     }
 
     init(owner: String, room: OwnedRoom, configuration: RoomStateMachine.Configuration) {
@@ -23,6 +25,6 @@ struct ReplicaRoom: Sendable {
     var held: ReplicaRules.Held { ReplicaRules.Held(epoch: epoch, lastSeq: machine.lastSeq) }
 
     var transfer: RoomTransfer {
-        RoomTransfer(room: machine.room, epoch: epoch, snapshot: machine.snapshot, sessions: sessions.list)
+        RoomTransfer(room: machine.room, epoch: epoch, snapshot: machine.snapshot, sessions: sessions.list(boots: boots))
     }
 }

@@ -30,6 +30,7 @@ extension RoomOwner {
                 case .replica(var replica):
                     guard replica.sessions[node] != nil else { continue }
                     replica.sessions[node] = nil
+                    replica.boots[node] = nil
                     rooms[name] = .replica(replica)
                 case .loading:
                     break

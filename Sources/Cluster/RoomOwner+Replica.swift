@@ -28,7 +28,10 @@ extension RoomOwner {
                 switch verdict {
                 case .accept:
                     guard var replica = held, replica.machine.appendReplicated(messages) else { return .resync }
-                    if let sessions { replica.sessions = SessionTable(sessions) }
+                    if let sessions {
+                        replica.sessions = SessionTable(sessions)
+                        replica.boots = SessionTable.boots(sessions)
+                    }
                     replica.owner = sender
                     rooms[name] = .replica(replica)
                     return .ack(seq: replica.machine.lastSeq)

@@ -28,7 +28,7 @@ extension RoomOwner {
         case .append(let node, let baseSeq, let sessions):
             let request = ReplicationRequest.append(
                 room: room.name, epoch: room.epoch, baseSeq: baseSeq, messages: room.machine.uncommitted,
-                sessions: sessions ? room.sessions.list : nil)
+                sessions: sessions ? room.sessions.list(boots: room.boots) : nil)
             return Dispatch(room: room, node: node, request: request, through: lastSeq, generation: room.replication.generation)
         }
     }

@@ -74,7 +74,7 @@ extension RoomOwner {
                     let newest = cached.last, newest.seq > transfer.snapshot.lastSeq
                 {
                     let machine = RoomStateMachine(room: name, configuration: configuration, restoring: cached)
-                    let sessions = SessionTable(transfer.sessions.filter { isMember($0.node) })
+                    let sessions = transfer.sessions.filter { isMember($0.node) && $0.boot == bootOf($0.node) }
                     return .success((OwnedRoom(name: name, machine: machine, epoch: transfer.epoch, sessions: sessions), "load"))
                 }
                 return .success((room(from: transfer, members: isMember), "promote"))
@@ -82,7 +82,7 @@ extension RoomOwner {
                 do {
                     let cached = try await history.load(room: name, limit: configuration.logCapacity)
                     let machine = RoomStateMachine(room: name, configuration: configuration, restoring: cached)
-                    return .success((OwnedRoom(name: name, machine: machine, epoch: epoch, sessions: [:]), "load"))
+                    return .success((OwnedRoom(name: name, machine: machine, epoch: epoch, sessions: []), "load"))
                 } catch {
                     ClusterMetrics.roomLoadFailures.increment()
                     logger.error("cannot load room \(name): \(error)")
@@ -93,11 +93,12 @@ extension RoomOwner {
         return .failure(ProtocolError(.unavailable, "room \(name) has no settled owner yet; retry"))
     }
 
-    /// A room continued from `transfer`; sessions of nodes that are no longer members are dropped
-    /// (their users leave presence).
+    /// A room continued from `transfer`; sessions of nodes that are no longer members, or that
+    /// were registered by an earlier process of a node that restarted since, are dropped (their
+    /// users leave presence).
     private func room(from transfer: RoomTransfer, members isMember: (String) -> Bool) -> OwnedRoom {
         let machine = RoomStateMachine(room: transfer.room, configuration: configuration, snapshot: transfer.snapshot)
-        let sessions = SessionTable(transfer.sessions.filter { isMember($0.node) })
+        let sessions = transfer.sessions.filter { isMember($0.node) && $0.boot == bootOf($0.node) }
         return OwnedRoom(name: transfer.room, machine: machine, epoch: transfer.epoch, sessions: sessions)
     }
 

@@ -43,6 +43,8 @@ public final class RoomOwner: Sendable {
     let now: @Sendable () -> Int64
     let ringView: RingView
     let peers: any RoomPeers
+    /// The boot id of a member's current process ("" when unknown).
+    let bootOf: @Sendable (String) -> String
     let rooms = Mutex<[String: Slot]>([:])
     /// False until the node has joined the cluster, and again once it is leaving: a node that
     /// does not know the other members yet must not believe it owns everything.
@@ -51,8 +53,10 @@ public final class RoomOwner: Sendable {
 
     init(
         nodeID: String, configuration: RoomStateMachine.Configuration, history: any HistoryStore, logger: Logger,
-        now: @escaping @Sendable () -> Int64, ring: RingView, peers: any RoomPeers
+        now: @escaping @Sendable () -> Int64, ring: RingView, peers: any RoomPeers,
+        bootOf: @escaping @Sendable (String) -> String = { _ in "" }
     ) {
+        self.bootOf = bootOf
         self.nodeID = nodeID
         self.configuration = configuration
         self.history = history
@@ -89,8 +93,10 @@ public final class RoomOwner: Sendable {
                     (room.machine.latest(limit: ClientFrame.defaultHistoryLimit), false)
                 }
             room.subscribers[subscriber.nodeID] = subscriber
-            let current = room.sessions[subscriber.nodeID]?[user] ?? 0
-            let events = room.setSessions(node: subscriber.nodeID, user: user, count: current + 1, pushNow: false)
+            let node = subscriber.nodeID
+            let boot = bootOf(node)
+            let current = room.boots[node] == boot ? room.sessions[node]?[user] ?? 0 : 0
+            let events = room.setSessions(node: node, boot: boot, user: user, count: current + 1, pushNow: false)
             // The joiner's `joined` comes first, then everyone (the joiner too) hears the join.
             reply(room.snapshot(messages: messages, truncated: truncated))
             for event in events { room.push(.presence(event)) }
@@ -102,7 +108,7 @@ public final class RoomOwner: Sendable {
         try await withRoom(name) { room in
             let current = room.sessions[node]?[user] ?? 0
             guard current > 0 else { return }
-            room.setSessions(node: node, user: user, count: current - 1)
+            room.setSessions(node: node, boot: room.boots[node] ?? "", user: user, count: current - 1)
             if room.sessions[node] == nil { room.subscribers[node] = nil }
         }
     }
@@ -118,8 +124,9 @@ public final class RoomOwner: Sendable {
             room.subscribers[node] = subscriber
             var wanted: [String: UInt32] = [:]
             for session in sessions { wanted[session.user, default: 0] += session.count }
+            let boot = bootOf(node)
             for user in Set(wanted.keys).union(room.sessions[node]?.keys ?? [:].keys).sorted() {
-                room.setSessions(node: node, user: user, count: wanted[user] ?? 0)
+                room.setSessions(node: node, boot: boot, user: user, count: wanted[user] ?? 0)
             }
             if room.sessions[node] == nil { room.subscribers[node] = nil }
             let missed = room.machine.messages(since: since)

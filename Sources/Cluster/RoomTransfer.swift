@@ -21,16 +21,19 @@ public struct RoomTransfer: Sendable, Hashable {
     }
 }
 
-/// How many sessions `user` has in a room on `node`.
+/// How many sessions `user` has in a room on `node`, registered while `node` ran as `boot` (its
+/// process's boot id: sessions of an earlier process of a restarted node are not carried over).
 public struct NodeSessions: Sendable, Hashable {
     public var node: String
     public var user: String
     public var count: UInt32
+    public var boot: String
 
-    public init(node: String, user: String, count: UInt32) {
+    public init(node: String, user: String, count: UInt32, boot: String = "") {
         self.node = node
         self.user = user
         self.count = count
+        self.boot = boot
     }
 }
 
@@ -43,9 +46,16 @@ extension SessionTable {
         for entry in list where entry.count > 0 { self[entry.node, default: [:]][entry.user] = entry.count }
     }
 
-    var list: [NodeSessions] {
-        flatMap { node, users in users.map { NodeSessions(node: node, user: $0.key, count: $0.value) } }
+    func list(boots: [String: String]) -> [NodeSessions] {
+        flatMap { node, users in users.map { NodeSessions(node: node, user: $0.key, count: $0.value, boot: boots[node] ?? "") } }
             .sorted { ($0.node, $0.user) < ($1.node, $1.user) }
+    }
+
+    /// The boot id each node's sessions were registered under.
+    static func boots(_ list: [NodeSessions]) -> [String: String] {
+        var boots: [String: String] = [:]
+        for entry in list { boots[entry.node] = entry.boot }
+        return boots
     }
 
     /// Sessions per user over every node.

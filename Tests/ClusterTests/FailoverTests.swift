@@ -1,5 +1,6 @@
 import ChatCore
 import Ring
+import Synchronization
 import Testing
 
 @testable import Cluster
@@ -80,5 +81,37 @@ struct FailoverTests {
     @Test func withoutReplicasAndWithoutHistoryARoomStartsFresh() async throws {
         let cluster = InMemoryCluster(["a"])
         #expect(try await cluster.owner("a").send(room: "r", user: "u", id: "1", text: "t").seq == 1, "alone, an owner acks its own append")
+    }
+}
+
+/// Presence belongs to a node's process: a node restarted under the same id does not bring back
+/// the sessions of its earlier process, however the room's state travelled.
+@Suite("Sessions of a restarted node", .timeLimit(.minutes(1)))
+struct RestartedNodeSessionTests {
+    @Test func aTakeOverDropsSessionsOfAnEarlierProcess() async throws {
+        let cluster = InMemoryCluster(["a", "b", "c"])
+        cluster.boots.withLock { $0 = ["a": "a1", "b": "b1", "c": "c1"] }
+        let room = InMemoryCluster.room(ownedBy: "a", among: ["a", "b", "c"])
+        try await cluster.owner("a").join(room: room, user: "old", since: nil, subscriber: RecordingSubscriber("c")) { _ in }
+        try await cluster.owner("a").join(room: room, user: "bob", since: nil, subscriber: RecordingSubscriber("b")) { _ in }
+        try await cluster.settle()
+        cluster.boots.withLock { $0["c"] = "c2" }  // c restarted; still a member
+        let survivors = cluster.kill("a")
+        let newOwner = try #require(cluster.ownerOf(room, on: survivors[0]))
+        try await cluster.settle()
+        #expect(try await cluster.owner(newOwner).info(room: room).members == ["bob"])
+    }
+
+    @Test func aJoinFromARestartedNodeReplacesItsEarlierSessions() async throws {
+        let cluster = InMemoryCluster(["o"])
+        cluster.boots.withLock { $0 = ["o": "o1", "n": "n1"] }
+        let owner = cluster.owner("o")
+        let watcher = RecordingSubscriber("w")
+        try await owner.join(room: "r", user: "watch", since: nil, subscriber: watcher) { _ in }
+        try await owner.join(room: "r", user: "ghost", since: nil, subscriber: RecordingSubscriber("n")) { _ in }
+        cluster.boots.withLock { $0["n"] = "n2" }
+        try await owner.join(room: "r", user: "fresh", since: nil, subscriber: RecordingSubscriber("n")) { _ in }
+        #expect(try await owner.info(room: "r").members == ["fresh", "watch"])
+        #expect(watcher.presence.contains { $0.kind == .leave && $0.user == "ghost" }, "the others hear the earlier process's users leave")
     }
 }

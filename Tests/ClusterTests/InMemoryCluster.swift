@@ -21,6 +21,8 @@ final class InMemoryCluster: Sendable {
     /// Replies from these nodes are lost after the request was applied (one-shot per entry).
     let loseNextReplyFrom = Mutex<Set<String>>([])
     let clock = Atomic<Int64>(1_000)
+    /// Each node's boot id (a restart under the same id gets a new one).
+    let boots = Mutex<[String: String]>([:])
     let capacity: Int
     let history: @Sendable (String) -> any HistoryStore
 
@@ -41,7 +43,7 @@ final class InMemoryCluster: Sendable {
         let owner = RoomOwner(
             nodeID: id, configuration: .init(logCapacity: capacity), history: history(id),
             logger: Logger(label: "test.\(id)"), now: { [self] in self.clock.add(1, ordering: .relaxed).newValue }, ring: ring,
-            peers: Peers(cluster: self, from: id))
+            peers: Peers(cluster: self, from: id), bootOf: { [self] node in self.boots.withLock { $0[node] } ?? "" })
         nodes.withLock { $0[id] = Node(owner: owner, ring: ring) }
         return owner
     }
