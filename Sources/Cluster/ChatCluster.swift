@@ -132,6 +132,15 @@ public final class ChatCluster: Service, Sendable {
             }
             group.addTask { [self] in await resubscribeLoop() }
             group.addTask { [self] in
+                // Backstop for presence: sessions of dead or left nodes, or of a restarted
+                // node's earlier process, are dropped within `sessionSweepInterval`.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.sessionSweepInterval)
+                    let gone = Set(gossip.members.filter { $0.status == .dead || $0.status == .left }.map(\.id))
+                    owner.sweepSessions { gone.contains($0) }
+                }
+            }
+            group.addTask { [self] in
                 // Readiness: poll until gossip says it has joined.
                 while !Task.isCancelled {
                     if gossip.isJoined {
@@ -194,7 +203,8 @@ public final class ChatCluster: Service, Sendable {
                     let port = member.metadata["internalPort"].flatMap(Int.init)
                 else { continue }
                 let link = PeerLink(
-                    peerID: id, host: host, port: port, nodeID: nodeID, secret: configuration.secret, group: group, logger: logger,
+                    peerID: id, host: host, port: port, nodeID: nodeID, boot: bootID, secret: configuration.secret, group: group,
+                    logger: logger,
                     onPush: { [self] frame in handlePush(frame, from: id) },
                     onReady: { [self] _ in
                         // The owner dropped our subscriptions when the link closed: subscribe again.
@@ -281,7 +291,7 @@ public final class ChatCluster: Service, Sendable {
     }
 
     var localSubscriber: LocalSubscriber {
-        LocalSubscriber(nodeID: nodeID, local: local) { [self] _ in
+        LocalSubscriber(nodeID: nodeID, boot: bootID, local: local) { [self] _ in
             local.ownerLost(nodeID)
             resubscribeSignal.yield()
         }
@@ -293,6 +303,9 @@ public final class ChatCluster: Service, Sendable {
         }
         return link
     }
+
+    /// How often stale sessions are swept (see `RoomOwner.sweepSessions`).
+    static let sessionSweepInterval: Duration = .seconds(2)
 
     /// The code on internal links of an `unavailable` that will not pass soon (not retried).
     static let lastingUnavailable = "unavailable.lasting"

@@ -10,6 +10,7 @@ extension InternalFrame {
         case join = 10, leave, send, history, info, resubscribe, stats
         case joinReply = 20, sendReply, messagesReply, ok, error, statsReply
         case message = 30, presence, moved
+        case identify = 50
         case replicate = 40, replicateReply, claim, claimReply
     }
 
@@ -111,6 +112,9 @@ extension InternalFrame {
             buffer.writeField(room)
         case .replicate, .replicateReply, .claim, .claimReply:
             encodeReplication(into: &buffer)
+        case .identify(let boot):
+            buffer.writeInteger(Tag.identify.rawValue)
+            buffer.writeField(boot)
         }
     }
 
@@ -199,6 +203,8 @@ extension InternalFrame {
             frame = .moved(room: try buffer.readString())
         case .replicate, .replicateReply, .claim, .claimReply:
             frame = try decodeReplication(tag, from: &buffer)
+        case .identify:
+            frame = .identify(boot: try buffer.readString())
         }
         guard buffer.readableBytes == 0 else { throw InternalFrameError(description: "trailing bytes after frame") }
         return frame

@@ -48,6 +48,11 @@ public enum InternalFrame: Sendable, Hashable {
     /// The owner no longer orders this room: subscribe at the ring's owner again.
     case moved(room: String)
 
+    /// The first frame a node sends on a link it opened: the boot id of its process. Sessions
+    /// the owner registers for that link carry it, so requests still in flight from an earlier
+    /// process of a restarted node are told apart from the new process's.
+    case identify(boot: String)
+
     /// The correlation id of a reply, nil for other frames.
     public var replyCorrelation: UInt64? {
         switch self {

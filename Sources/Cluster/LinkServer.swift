@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// Accepts internal links from other nodes. Each link proves the cluster secret first; then its
 /// frames are requests for rooms this node owns, answered on the same link.
@@ -54,6 +55,13 @@ final class RemoteSubscriber: RoomSubscriber {
     let nodeID: String
     let channel: any Channel
     private let writer: LinkWriter
+    private let bootID = Mutex("")
+
+    /// Set by the peer's `identify` frame, the first after the handshake.
+    var boot: String {
+        get { bootID.withLock { $0 } }
+        set { bootID.withLock { $0 = newValue } }
+    }
 
     init(nodeID: String, channel: any Channel) {
         self.nodeID = nodeID
@@ -131,6 +139,10 @@ final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
             case .none:
                 break
             }
+            return
+        }
+        if case .identify(let boot) = frame {
+            subscriber.boot = boot
             return
         }
         // Replication and take-over questions are answered here, in frame order and without a

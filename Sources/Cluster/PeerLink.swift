@@ -23,6 +23,7 @@ final class PeerLink: @unchecked Sendable {
     let host: String
     let port: Int
     private let nodeID: String
+    private let boot: String
     private let secret: String
     private let group: any EventLoopGroup
     private let logger: Logger
@@ -39,7 +40,8 @@ final class PeerLink: @unchecked Sendable {
     private var task: Task<Void, Never>?
 
     init(
-        peerID: String, host: String, port: Int, nodeID: String, secret: String, group: any EventLoopGroup, logger: Logger,
+        peerID: String, host: String, port: Int, nodeID: String, boot: String, secret: String, group: any EventLoopGroup,
+        logger: Logger,
         requestTimeout: TimeAmount = .seconds(3),
         onPush: @escaping @Sendable (InternalFrame) -> Void,
         onReady: @escaping @Sendable (PeerLink) -> Void
@@ -48,6 +50,7 @@ final class PeerLink: @unchecked Sendable {
         self.host = host
         self.port = port
         self.nodeID = nodeID
+        self.boot = boot
         self.secret = secret
         self.group = group
         self.logger = logger
@@ -144,6 +147,8 @@ final class PeerLink: @unchecked Sendable {
             if !self.stopped {
                 self.channel = channel
                 self.writer = LinkWriter(channel)
+                // Before any request: which process of this node the link belongs to.
+                self.writer?.write(InternalFrame.identify(boot: boot).encoded)
             }
             return self.stopped
         }

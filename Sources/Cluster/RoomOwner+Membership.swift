@@ -41,6 +41,44 @@ extension RoomOwner {
         for dispatch in dispatches { send(dispatch) }
     }
 
+    /// Drops sessions that can no longer be right, whatever race put them there: those of a node
+    /// that `isGone` (dead or left), and those registered by an earlier process of a node that
+    /// runs another boot now. Leaves are pushed to the room's subscribers. The cluster runs this
+    /// every few seconds as a backstop to `nodeGone`, take-overs and boot checks on requests.
+    func sweepSessions(isGone: (String) -> Bool) {
+        let dispatches = rooms.withLock { rooms -> [Dispatch] in
+            var dispatches: [Dispatch] = []
+            for (name, slot) in rooms {
+                switch slot {
+                case .ready(let room):
+                    let stale = room.sessions.keys.filter { isStale($0, boots: room.boots, isGone: isGone) }
+                    guard !stale.isEmpty else { continue }
+                    for node in stale.sorted() { room.dropSessions(of: node) }
+                    if let dispatch = nextReplication(room) { dispatches.append(dispatch) }
+                case .replica(var replica):
+                    let stale = replica.sessions.keys.filter { isStale($0, boots: replica.boots, isGone: isGone) }
+                    guard !stale.isEmpty else { continue }
+                    for node in stale {
+                        replica.sessions[node] = nil
+                        replica.boots[node] = nil
+                    }
+                    rooms[name] = .replica(replica)
+                case .loading:
+                    break
+                }
+            }
+            return dispatches
+        }
+        for dispatch in dispatches { send(dispatch) }
+    }
+
+    private func isStale(_ node: String, boots: [String: String], isGone: (String) -> Bool) -> Bool {
+        if isGone(node) { return true }
+        let current = bootOf(node)
+        guard let registered = boots[node], !registered.isEmpty, !current.isEmpty else { return false }
+        return registered != current
+    }
+
     /// The ring changed. Every room this node orders but no longer owns is sealed (held here as a
     /// replica) and its state pushed to its new owner, which takes it over at once; requests
     /// waiting on a take-over of a room no longer owned fail; rooms still owned resume their

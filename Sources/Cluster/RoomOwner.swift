@@ -85,7 +85,7 @@ public final class RoomOwner: Sendable {
         reply: (RoomSnapshot) -> Void
     ) async throws {
         try await withRoom(name) { room in
-            guard subscriber.isActive else { throw ProtocolError(.unavailable, "the link closed; retry") }
+            try checkCurrent(subscriber)
             let (messages, truncated): ([ChatMessage], Bool) =
                 if let since {
                     room.machine.messages(since: since)
@@ -94,7 +94,7 @@ public final class RoomOwner: Sendable {
                 }
             room.subscribers[subscriber.nodeID] = subscriber
             let node = subscriber.nodeID
-            let boot = bootOf(node)
+            let boot = subscriber.boot
             let current = room.boots[node] == boot ? room.sessions[node]?[user] ?? 0 : 0
             let events = room.setSessions(node: node, boot: boot, user: user, count: current + 1, pushNow: false)
             // The joiner's `joined` comes first, then everyone (the joiner too) hears the join.
@@ -119,12 +119,12 @@ public final class RoomOwner: Sendable {
         reply: (RoomSnapshot) -> Void
     ) async throws {
         try await withRoom(name) { room in
-            guard subscriber.isActive else { throw ProtocolError(.unavailable, "the link closed; retry") }
+            try checkCurrent(subscriber)
             let node = subscriber.nodeID
             room.subscribers[node] = subscriber
             var wanted: [String: UInt32] = [:]
             for session in sessions { wanted[session.user, default: 0] += session.count }
-            let boot = bootOf(node)
+            let boot = subscriber.boot
             for user in Set(wanted.keys).union(room.sessions[node]?.keys ?? [:].keys).sorted() {
                 room.setSessions(node: node, boot: boot, user: user, count: wanted[user] ?? 0)
             }
@@ -178,6 +178,17 @@ public final class RoomOwner: Sendable {
 
     func info(room name: String) async throws -> RoomSnapshot {
         try await withRoom(name) { room in room.snapshot(messages: [], truncated: false) }
+    }
+
+    /// A subscriber may register sessions only while its link is open and it is the node's
+    /// current process: a request still in flight from an earlier process of a restarted node
+    /// must not bring that process's users back.
+    func checkCurrent(_ subscriber: any RoomSubscriber) throws {
+        guard subscriber.isActive else { throw ProtocolError(.unavailable, "the link closed; retry") }
+        let current = bootOf(subscriber.nodeID)
+        guard current.isEmpty || subscriber.boot == current else {
+            throw ProtocolError(.unavailable, "\(subscriber.nodeID) restarted; retry from its current process")
+        }
     }
 
     /// Rooms this node orders now.

@@ -11,6 +11,8 @@ public protocol RoomSubscriber: AnyObject, Sendable {
     /// (a request that was still running when its link dropped must not overwrite the
     /// subscription the node made again on its new link).
     var isActive: Bool { get }
+    /// The boot id of the subscribed node's process ("" while unknown).
+    var boot: String { get }
     func push(_ frame: InternalFrame)
     /// Pushes `frame`, encoding it into `encoded` if that is still nil and the subscriber needs
     /// bytes: a message fanned out to several nodes is encoded once.
@@ -26,10 +28,12 @@ final class LocalSubscriber: RoomSubscriber {
     let nodeID: String
     let local: LocalRooms
     let onMoved: @Sendable (String) -> Void
+    let boot: String
     var isActive: Bool { true }
 
-    init(nodeID: String, local: LocalRooms, onMoved: @escaping @Sendable (String) -> Void) {
+    init(nodeID: String, boot: String, local: LocalRooms, onMoved: @escaping @Sendable (String) -> Void) {
         self.nodeID = nodeID
+        self.boot = boot
         self.local = local
         self.onMoved = onMoved
     }

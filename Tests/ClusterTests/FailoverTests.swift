@@ -92,8 +92,8 @@ struct RestartedNodeSessionTests {
         let cluster = InMemoryCluster(["a", "b", "c"])
         cluster.boots.withLock { $0 = ["a": "a1", "b": "b1", "c": "c1"] }
         let room = InMemoryCluster.room(ownedBy: "a", among: ["a", "b", "c"])
-        try await cluster.owner("a").join(room: room, user: "old", since: nil, subscriber: RecordingSubscriber("c")) { _ in }
-        try await cluster.owner("a").join(room: room, user: "bob", since: nil, subscriber: RecordingSubscriber("b")) { _ in }
+        try await cluster.owner("a").join(room: room, user: "old", since: nil, subscriber: RecordingSubscriber("c", boot: "c1")) { _ in }
+        try await cluster.owner("a").join(room: room, user: "bob", since: nil, subscriber: RecordingSubscriber("b", boot: "b1")) { _ in }
         try await cluster.settle()
         cluster.boots.withLock { $0["c"] = "c2" }  // c restarted; still a member
         let survivors = cluster.kill("a")
@@ -108,10 +108,33 @@ struct RestartedNodeSessionTests {
         let owner = cluster.owner("o")
         let watcher = RecordingSubscriber("w")
         try await owner.join(room: "r", user: "watch", since: nil, subscriber: watcher) { _ in }
-        try await owner.join(room: "r", user: "ghost", since: nil, subscriber: RecordingSubscriber("n")) { _ in }
+        let earlier = RecordingSubscriber("n", boot: "n1")
+        try await owner.join(room: "r", user: "ghost", since: nil, subscriber: earlier) { _ in }
         cluster.boots.withLock { $0["n"] = "n2" }
-        try await owner.join(room: "r", user: "fresh", since: nil, subscriber: RecordingSubscriber("n")) { _ in }
+        try await owner.join(room: "r", user: "fresh", since: nil, subscriber: RecordingSubscriber("n", boot: "n2")) { _ in }
         #expect(try await owner.info(room: "r").members == ["fresh", "watch"])
         #expect(watcher.presence.contains { $0.kind == .leave && $0.user == "ghost" }, "the others hear the earlier process's users leave")
+        // A request still in flight from the earlier process is refused, not registered.
+        await #expect(throws: ProtocolError.self) {
+            try await owner.resubscribe(room: "r", since: 0, sessions: [UserSessions(user: "ghost", count: 1)], subscriber: earlier) { _ in
+            }
+        }
+        #expect(try await owner.info(room: "r").members == ["fresh", "watch"])
+    }
+
+    @Test func theSweepDropsSessionsOfGoneNodesAndEarlierProcesses() async throws {
+        let cluster = InMemoryCluster(["o"])
+        cluster.boots.withLock { $0 = ["o": "o1", "n": "n1", "m": "m1"] }
+        let owner = cluster.owner("o")
+        let watcher = RecordingSubscriber("w")
+        try await owner.join(room: "r", user: "watch", since: nil, subscriber: watcher) { _ in }
+        try await owner.join(room: "r", user: "ghost", since: nil, subscriber: RecordingSubscriber("n", boot: "n1")) { _ in }
+        try await owner.join(room: "r", user: "gone", since: nil, subscriber: RecordingSubscriber("m", boot: "m1")) { _ in }
+        owner.sweepSessions { _ in false }
+        #expect(try await owner.info(room: "r").members == ["ghost", "gone", "watch"], "nothing stale yet")
+        cluster.boots.withLock { $0["n"] = "n2" }
+        owner.sweepSessions { $0 == "m" }
+        #expect(try await owner.info(room: "r").members == ["watch"])
+        #expect(watcher.presence.filter { $0.kind == .leave }.map(\.user).sorted() == ["ghost", "gone"])
     }
 }

@@ -9,10 +9,14 @@ import Testing
 /// A subscribed node that records what the owner pushes to it, in order.
 final class RecordingSubscriber: RoomSubscriber {
     let nodeID: String
+    let boot: String
     let frames = Mutex<[InternalFrame]>([])
     let active = Mutex(true)
 
-    init(_ nodeID: String) { self.nodeID = nodeID }
+    init(_ nodeID: String, boot: String = "") {
+        self.nodeID = nodeID
+        self.boot = boot
+    }
 
     var isActive: Bool { active.withLock { $0 } }
 
