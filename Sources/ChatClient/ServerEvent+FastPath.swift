@@ -42,28 +42,21 @@ extension ServerEvent {
 
         mutating func read(_ key: JSONKey, from parser: inout JSONParser) throws(JSONParseError) {
             if key.matches("room") {
-                try Self.store(&room, from: &parser)
+                try parser.readFirstValue(into: &room)
             } else if key.matches("seq") {
-                try Self.store(&seq, from: &parser)
+                try parser.readFirstValue(into: &seq)
             } else if key.matches("id") {
-                try Self.store(&id, from: &parser)
+                try parser.readFirstValue(into: &id)
             } else if key.matches("user") {
-                try Self.store(&user, from: &parser)
+                try parser.readFirstValue(into: &user)
             } else if key.matches("text") {
-                try Self.store(&text, from: &parser)
+                try parser.readFirstValue(into: &text)
             } else if key.matches("ts") {
-                try Self.store(&ts, from: &parser)
+                try parser.readFirstValue(into: &ts)
             } else {
                 try parser.skipValue()
             }
         }
 
-        static func store(_ field: inout JSONValue?, from parser: inout JSONParser) throws(JSONParseError) {
-            if field == nil {
-                field = try parser.readValue()
-            } else {
-                try parser.skipValue()
-            }
-        }
     }
 }

@@ -50,36 +50,28 @@ struct FrameFields {
     /// Reads the value of `key` into its field, or skips it.
     mutating func read(_ key: JSONKey, from parser: inout JSONParser) throws(JSONParseError) {
         if key.matches("type") {
-            try Self.store(&type, from: &parser)
+            try parser.readFirstValue(into: &type)
         } else if key.matches("room") {
-            try Self.store(&room, from: &parser)
+            try parser.readFirstValue(into: &room)
         } else if key.matches("id") {
-            try Self.store(&id, from: &parser)
+            try parser.readFirstValue(into: &id)
         } else if key.matches("text") {
-            try Self.store(&text, from: &parser)
+            try parser.readFirstValue(into: &text)
         } else if key.matches("ref") {
-            try Self.store(&ref, from: &parser)
+            try parser.readFirstValue(into: &ref)
         } else if key.matches("user") {
-            try Self.store(&user, from: &parser)
+            try parser.readFirstValue(into: &user)
         } else if key.matches("token") {
-            try Self.store(&token, from: &parser)
+            try parser.readFirstValue(into: &token)
         } else if key.matches("since") {
-            try Self.store(&since, from: &parser)
+            try parser.readFirstValue(into: &since)
         } else if key.matches("before") {
-            try Self.store(&before, from: &parser)
+            try parser.readFirstValue(into: &before)
         } else if key.matches("limit") {
-            try Self.store(&limit, from: &parser)
+            try parser.readFirstValue(into: &limit)
         } else {
             try parser.skipValue()
         }
     }
 
-    /// The first value of a key wins; a repeated one is only checked.
-    static func store(_ field: inout JSONValue?, from parser: inout JSONParser) throws(JSONParseError) {
-        if field == nil {
-            field = try parser.readValue()
-        } else {
-            try parser.skipValue()
-        }
-    }
 }

@@ -197,6 +197,16 @@ public struct JSONParser {
     }
 
     /// Reads past the next value, checking it as strictly as `readValue()` but keeping nothing.
+    /// Reads the next value into `field` if it is still nil; otherwise only checks and skips it
+    /// (with a repeated key, the first value counts).
+    public mutating func readFirstValue(into field: inout JSONValue?) throws(JSONParseError) {
+        if field == nil {
+            field = try readValue()
+        } else {
+            try skipValue()
+        }
+    }
+
     public mutating func skipValue() throws(JSONParseError) {
         switch try peek() {
         case UInt8(ascii: "\""): try skipString()
