@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatCore
+import Cluster
 import History
 import Logging
 
@@ -21,7 +22,10 @@ extension ChatNodeCommand {
 
         @Option(help: "Cluster file (see cluster.example.json).") var config: String?
         @Option(help: "This node's id in the cluster file.") var node: String?
-        @Option(help: "Address to listen on (overrides the file).") var host: String?
+        @Option(help: "This node's address: bound and advertised by every listener (overrides the file's host).") var host: String?
+        @Option(help: "Address every listener binds, e.g. 0.0.0.0 (default: host).") var bind: String?
+        @Option(help: "Address the other nodes reach this one at (default: host); required when binding 0.0.0.0 without a host.")
+        var advertise: String?
         @Option(help: "Client port for HTTP and WebSocket (overrides the file).") var port: Int?
         @Option(name: .customLong("node-id"), help: "Node id when no cluster file is given.") var nodeID: String?
         @Option(help: "History cache, redis://host:port[/db]; omitted: in-memory history.") var redis: String?
@@ -49,6 +53,8 @@ extension ChatNodeCommand {
             }
             if let nodeID { configuration.nodeID = nodeID }
             if let host { configuration.host = host }
+            if let bind { configuration.bind = bind }
+            if let advertise { configuration.advertise = advertise }
             if let port { configuration.port = port }
             if let redis {
                 if redis.isEmpty || redis == "none" {
@@ -79,6 +85,11 @@ extension ChatNodeCommand {
             if let sendsPerSecond { configuration.limits.sendsPerSecond = sendsPerSecond }
             if let sendBurst { configuration.limits.sendBurst = sendBurst }
             if let outboundQueueFrames { configuration.limits.outboundQueueFrames = outboundQueueFrames }
+            do {
+                _ = try configuration.addresses()
+            } catch let error as NodeAddressError {
+                throw ValidationError(error.description)
+            }
             guard configuration.historyLimit >= 1 else { throw ValidationError("--history-limit must be at least 1") }
             guard (1...65535).contains(configuration.port) else { throw ValidationError("port must be 1-65535") }
             guard configuration.limits.maxTextLength >= 1, configuration.limits.maxFrameBytes >= 1024,

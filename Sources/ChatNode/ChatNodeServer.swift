@@ -32,14 +32,17 @@ struct ChatNodeServer {
             history = MemoryHistoryStore(capacity: configuration.historyLimit)
             Gauge(label: "chat_history_up").record(1)
         }
-        if configuration.secret == ClusterFile.developmentSecret && !["127.0.0.1", "localhost", "::1"].contains(configuration.host) {
-            logger.warning("this node listens on \(configuration.host) with the development secret: set \"secret\" in the cluster file")
+        let addresses = try configuration.addresses()
+        if configuration.secret == ClusterFile.developmentSecret && !NodeAddresses.isLoopback(addresses.links.bind) {
+            logger.warning("this node listens on \(addresses.links.bind) with the development secret: set \"secret\" in the cluster file")
         }
+        var clusterConfiguration = ClusterConfiguration(
+            nodeID: configuration.nodeID, host: configuration.host, clientPort: configuration.port,
+            internalPort: configuration.internalPort, gossipPort: configuration.gossipPort, seeds: configuration.seeds,
+            secret: configuration.secret, virtualNodes: configuration.virtualNodes)
+        clusterConfiguration.addresses = addresses
         let cluster = ChatCluster(
-            configuration: ClusterConfiguration(
-                nodeID: configuration.nodeID, host: configuration.host, clientPort: configuration.port,
-                internalPort: configuration.internalPort, gossipPort: configuration.gossipPort, seeds: configuration.seeds,
-                secret: configuration.secret, virtualNodes: configuration.virtualNodes),
+            configuration: clusterConfiguration,
             roomConfiguration: .init(logCapacity: configuration.historyLimit),
             history: history,
             logger: logger,
@@ -54,11 +57,13 @@ struct ChatNodeServer {
         let app = Application(
             router: router,
             server: HTTPServerBuilder { responder in ChatServerChannel(responder: responder, node: node, http1: .init()) },
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chat-node"),
+            configuration: .init(address: .hostname(addresses.client.bind, port: configuration.port), serverName: "chat-node"),
             services: services,
             onServerRunning: { _ in
                 node.markReady()
-                let line = "chat-node \(configuration.nodeID) listening on http://\(configuration.host):\(configuration.port)\n"
+                let line =
+                    "chat-node \(configuration.nodeID) listening on http://\(addresses.client.bind):\(configuration.port)"
+                    + " (advertised as \(addresses.client.advertise))\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             },
             logger: logger

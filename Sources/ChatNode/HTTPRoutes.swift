@@ -53,7 +53,8 @@ enum HTTPRoutes {
                         m.field("id", member.id)
                         m.field("status", member.status.rawValue)
                         m.field("incarnation", member.incarnation)
-                        m.field("host", member.metadata["host"] ?? member.address.host)
+                        m.field("host", member.metadata["clientHost"] ?? member.metadata["host"] ?? member.address.host)
+                        m.field("internalHost", member.metadata["host"] ?? member.address.host)
                         if let port = member.metadata["clientPort"].flatMap(Int.init) { m.field("port", port) }
                         if let port = member.metadata["internalPort"].flatMap(Int.init) { m.field("internalPort", port) }
                         m.field("gossip", member.address.description)

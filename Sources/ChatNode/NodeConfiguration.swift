@@ -1,4 +1,5 @@
 import ChatCore
+import Cluster
 import Foundation
 import Gossip
 import History
@@ -7,7 +8,18 @@ import Ring
 /// Everything one node needs to run, resolved from the cluster file and the command line.
 struct NodeConfiguration: Sendable {
     var nodeID = "n1"
+    /// The node's address: what every listener binds and advertises unless told otherwise.
     var host = "127.0.0.1"
+    /// `--bind` / "bind": the address every listener binds (e.g. 0.0.0.0).
+    var bind: String?
+    /// `--advertise` / "advertise": the address every listener advertises to the other nodes.
+    var advertise: String?
+    /// Per-listener overrides from the cluster file ("clientBind", "internalAdvertise", ...).
+    var clientListener = NodeAddresses.Setting()
+    var linkListener = NodeAddresses.Setting()
+    var gossipListener = NodeAddresses.Setting()
+    /// Hosts of the other nodes of the cluster file (their links' advertised hosts).
+    var peerHosts: [String] = []
     var port = 8080
     /// Redis URL for the history cache; nil keeps history in this process's memory.
     var redis: RedisURL?
@@ -29,6 +41,14 @@ struct NodeConfiguration: Sendable {
     /// Name of the cluster file this came from, for logs.
     var source = "defaults"
 
+    /// Where each listener binds and what it advertises (`NodeAddresses.resolve` says the rules
+    /// and what is refused).
+    func addresses() throws -> NodeAddresses {
+        try NodeAddresses.resolve(
+            nodeID: nodeID, host: host, bind: bind, advertise: advertise, client: clientListener, links: linkListener,
+            gossip: gossipListener, peers: peerHosts + seeds.map(\.host))
+    }
+
     /// Parses gossip seeds (`host:port`); nil when any of them is not one.
     static func seeds(_ strings: [String]) -> [GossipAddress]? {
         var addresses: [GossipAddress] = []
@@ -44,12 +64,27 @@ struct NodeConfiguration: Sendable {
 ///
 /// Every node reads the same file and picks its own entry by `--node`.
 struct ClusterFile: Decodable {
+    /// One node. `host` is how the others reach it (and what it binds); `bind` and `advertise`
+    /// split the two for every listener, and `clientBind`, `internalAdvertise`, ... for one.
     struct Node: Decodable {
         var id: String
         var host: String
         var clientPort: Int
         var internalPort: Int
         var gossipPort: Int
+        var bind: String?
+        var advertise: String?
+        var clientBind: String?
+        var clientAdvertise: String?
+        var internalBind: String?
+        var internalAdvertise: String?
+        var gossipBind: String?
+        var gossipAdvertise: String?
+
+        /// The host the others send gossip to.
+        var gossipHost: String { gossipAdvertise ?? advertise ?? host }
+        /// The host the others open links to.
+        var linkHost: String { internalAdvertise ?? advertise ?? host }
     }
 
     struct RingSettings: Decodable {
@@ -99,10 +134,16 @@ struct ClusterFile: Decodable {
         var configuration = NodeConfiguration()
         configuration.nodeID = node.id
         configuration.host = node.host
+        configuration.bind = node.bind
+        configuration.advertise = node.advertise
+        configuration.clientListener = .init(bind: node.clientBind, advertise: node.clientAdvertise)
+        configuration.linkListener = .init(bind: node.internalBind, advertise: node.internalAdvertise)
+        configuration.gossipListener = .init(bind: node.gossipBind, advertise: node.gossipAdvertise)
+        configuration.peerHosts = nodes.filter { $0.id != id }.flatMap { [$0.linkHost, $0.gossipHost] }
         configuration.port = node.clientPort
         configuration.internalPort = node.internalPort
         configuration.gossipPort = node.gossipPort
-        let seedStrings = seeds ?? nodes.map { "\($0.host):\($0.gossipPort)" }
+        let seedStrings = seeds ?? nodes.map { GossipAddress(host: $0.gossipHost, port: $0.gossipPort).description }
         guard let parsed = NodeConfiguration.seeds(seedStrings) else {
             throw ConfigurationError("seeds must be host:port (got \(seedStrings))")
         }

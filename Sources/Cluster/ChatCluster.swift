@@ -21,6 +21,7 @@ public final class ChatCluster: Service, Sendable {
         /// The boot id each link was made for: a member whose boot id changes was restarted.
         var linkBoots: [String: String] = [:]
         var gossip: GossipService?
+        var linkServer: LinkServer?
     }
 
     /// A member as `/cluster` shows it.
@@ -104,20 +105,28 @@ public final class ChatCluster: Service, Sendable {
             serve: { [self] frame, subscriber in await serve(frame, from: subscriber) },
             answerInline: { [self] frame, subscriber in answerInline(frame, from: subscriber) },
             closed: { [self] subscriber in owner.unsubscribe(subscriber) })
-        let serverChannel = try await server.bind(host: configuration.host, port: configuration.internalPort, group: group)
+        state.withLock { $0.linkServer = server }
+        let addresses = configuration.addresses
+        let serverChannel = try await server.bind(host: addresses.links.bind, port: configuration.internalPort, group: group)
         let internalPort = serverChannel.localAddress?.port ?? configuration.internalPort
+        // "host" is where links connect to; "clientHost" is shown by /cluster.
+        var metadata = [
+            "host": addresses.links.advertise, "clientPort": String(configuration.clientPort), "internalPort": String(internalPort),
+            "boot": bootID,
+        ]
+        if addresses.client.advertise != addresses.links.advertise { metadata["clientHost"] = addresses.client.advertise }
         var gossipConfiguration = GossipConfiguration(
-            nodeID: nodeID, bindHost: configuration.host, bindPort: configuration.gossipPort, seeds: configuration.seeds,
-            secret: configuration.secret,
-            metadata: [
-                "host": configuration.host, "clientPort": String(configuration.clientPort), "internalPort": String(internalPort),
-                "boot": bootID,
-            ],
-            settings: configuration.gossip)
+            nodeID: nodeID, bindHost: addresses.gossip.bind, bindPort: configuration.gossipPort, seeds: configuration.seeds,
+            secret: configuration.secret, metadata: metadata, settings: configuration.gossip)
+        gossipConfiguration.advertisedHost = addresses.gossip.advertise
         gossipConfiguration.leavesOnGracefulShutdown = false
         let gossip = GossipService(configuration: gossipConfiguration, logger: logger)
         state.withLock { $0.gossip = gossip }
-        logger.info("internal links on \(configuration.host):\(internalPort), gossip on \(configuration.host):\(configuration.gossipPort)")
+        logger.info(
+            """
+            internal links on \(addresses.links.bind):\(internalPort) (advertised as \(addresses.links.advertise)), \
+            gossip on \(addresses.gossip.bind):\(configuration.gossipPort) (advertised as \(addresses.gossip.advertise))
+            """)
         defer {
             serverChannel.close(promise: nil)
             let links = peers.links.withLock { links in
@@ -221,10 +230,14 @@ public final class ChatCluster: Service, Sendable {
             return (oldRing, newRing, gone, added)
         }
         for link in added { link.start() }
+        let server = state.withLock { $0.linkServer }
         for link in gone {
             link.stop()
             local.ownerLost(link.peerID)
             owner.nodeGone(link.peerID)
+            if let closed = server?.closeLinks(from: link.peerID), closed > 0 {
+                logger.info("closed \(closed) inbound link(s) of \(link.peerID): it is no longer a member here")
+            }
         }
         if oldRing != newRing {
             logger.info("ring: \(newRing.members.joined(separator: ", "))")

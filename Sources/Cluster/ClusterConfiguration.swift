@@ -3,8 +3,8 @@ import Gossip
 /// How one node takes part in the cluster.
 public struct ClusterConfiguration: Sendable {
     public var nodeID: String
-    /// Address other nodes reach this node at (links and gossip), and the address it binds.
-    public var host: String
+    /// Where each listener binds and what it advertises to the other nodes.
+    public var addresses: NodeAddresses
     public var clientPort: Int
     /// TCP port of internal links; 0 picks a free one (fine for a node nobody seeds from).
     public var internalPort: Int
@@ -23,7 +23,7 @@ public struct ClusterConfiguration: Sendable {
         virtualNodes: Int, gossip: SWIMSettings = .init()
     ) {
         self.nodeID = nodeID
-        self.host = host
+        self.addresses = NodeAddresses(host: host)
         self.clientPort = clientPort
         self.internalPort = internalPort
         self.gossipPort = gossipPort

@@ -14,6 +14,8 @@ final class LinkServer: Sendable {
     private let serve: @Sendable (InternalFrame, RemoteSubscriber) async -> Void
     private let answerInline: @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?
     private let closed: @Sendable (RemoteSubscriber) -> Void
+    /// Established inbound links, so that the links of a node declared gone can be closed.
+    private let established = Mutex<[ObjectIdentifier: RemoteSubscriber]>([:])
 
     /// - Parameters:
     ///   - serve: answers a request that may wait (a room take-over, a commit).
@@ -42,11 +44,32 @@ final class LinkServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         LinkServerHandler(
                             handshake: LinkHandshake(role: .server, nodeID: nodeID, secret: secret), decoder: decoder, logger: logger,
-                            serve: serve, answerInline: answerInline, closed: closed))
+                            serve: serve, answerInline: answerInline,
+                            opened: { [self] subscriber in
+                                established.withLock { $0[ObjectIdentifier(subscriber)] = subscriber }
+                            },
+                            closed: { [self] subscriber in
+                                established.withLock { $0[ObjectIdentifier(subscriber)] = nil }
+                                closed(subscriber)
+                            }))
                 }
             }
             .bind(host: host, port: port)
             .get()
+    }
+}
+
+extension LinkServer {
+    /// Closes every inbound link from `node`. Called when this node stops counting `node` as a
+    /// member (declared dead, left, or restarted): whatever `node` had subscribed over those links
+    /// was dropped, and `node` may be running (a pause, a partition that gossip saw and TCP did
+    /// not), still believing it is subscribed. Closing its links is what tells it: its side of
+    /// the link reconnects and subscribes every room again from the last seq it delivered, so
+    /// its clients miss nothing.
+    func closeLinks(from node: String) -> Int {
+        let links = established.withLock { links in links.values.filter { $0.nodeID == node } }
+        for link in links { link.channel.close(promise: nil) }
+        return links.count
     }
 }
 
@@ -93,6 +116,7 @@ final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
     private let logger: Logger
     private let serve: @Sendable (InternalFrame, RemoteSubscriber) async -> Void
     private let answerInline: @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?
+    private let opened: @Sendable (RemoteSubscriber) -> Void
     private let closed: @Sendable (RemoteSubscriber) -> Void
     private var subscriber: RemoteSubscriber?
     private var rejected = false
@@ -101,8 +125,10 @@ final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
         handshake: LinkHandshake, decoder: LinkFrameDecoder, logger: Logger,
         serve: @escaping @Sendable (InternalFrame, RemoteSubscriber) async -> Void,
         answerInline: @escaping @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?,
+        opened: @escaping @Sendable (RemoteSubscriber) -> Void,
         closed: @escaping @Sendable (RemoteSubscriber) -> Void
     ) {
+        self.opened = opened
         self.handshake = handshake
         self.decoder = decoder
         self.logger = logger
@@ -132,7 +158,9 @@ final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
             case .send(let reply):
                 context.writeAndFlush(wrapOutboundOut(reply.encoded), promise: nil)
             case .established(let peer):
-                subscriber = RemoteSubscriber(nodeID: peer, channel: context.channel)
+                let established = RemoteSubscriber(nodeID: peer, channel: context.channel)
+                subscriber = established
+                opened(established)
                 decoder.limit = InternalFrame.maxFrameBytes
             case .reject(let reason):
                 reject(context.channel, reason)

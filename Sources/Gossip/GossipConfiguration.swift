@@ -6,6 +6,9 @@ public struct GossipConfiguration: Sendable {
     /// actually bound, so port 0 works); a wildcard bind host (`0.0.0.0`, `::`) is advertised as
     /// 127.0.0.1, so set this when binding to all interfaces of a real host.
     public var advertisedAddress: GossipAddress?
+    /// The host other members reach us at, with the port actually bound (so port 0 works); used
+    /// when `advertisedAddress` is nil.
+    public var advertisedHost: String?
     /// Addresses to join through; may include our own address, which is ignored.
     public var seeds: [GossipAddress]
     /// Cluster secret: datagrams carry an HMAC-SHA256 tag keyed with SHA256(secret).
@@ -24,6 +27,7 @@ public struct GossipConfiguration: Sendable {
         self.bindHost = bindHost
         self.bindPort = bindPort
         self.advertisedAddress = nil
+        self.advertisedHost = nil
         self.seeds = seeds
         self.secret = secret
         self.metadata = metadata

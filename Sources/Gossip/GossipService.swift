@@ -24,21 +24,25 @@ public final class GossipService: Service, Sendable {
     /// all of them are alive.
     static let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
-    private enum Phase: Sendable, Equatable {
+    enum Phase: Sendable, Equatable {
         case idle, running, leaving, stopped
     }
 
-    private struct State: Sendable {
+    struct State: Sendable {
         var phase: Phase = .idle
         var endpoint: SWIMEndpoint?
         var channel: (any Channel)?
+        /// Sends bypass the channel (see `GossipSocket`).
+        var socket: GossipSocket?
         var timer: Scheduled<Void>?
         var timerDeadline: NIODeadline?
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
         var members: [GossipMember]
         var isJoined = false
         var boundPort: Int?
-        var addresses: [GossipAddress: SocketAddress] = [:]
+        var resolver = GossipResolver()
+        var sendErrors: UInt64 = 0
+        var health = GossipHealthLog()
         var stats = SWIMStats()
         var bad: UInt64 = 0
         var sent: UInt64 = 0
@@ -46,7 +50,7 @@ public final class GossipService: Service, Sendable {
         var alive = -1
     }
 
-    private struct Metrics: Sendable {
+    struct Metrics: Sendable {
         let rounds = Counter(label: "chat_gossip_rounds_total")
         let suspicions = Counter(label: "chat_gossip_suspicions_total")
         let deaths = Counter(label: "chat_gossip_deaths_total")
@@ -54,12 +58,13 @@ public final class GossipService: Service, Sendable {
         let sent = Counter(label: "chat_gossip_datagrams_sent_total")
         let received = Counter(label: "chat_gossip_datagrams_received_total")
         let alive = Gauge(label: "chat_gossip_members_alive")
+        let sendErrors = Counter(label: "chat_gossip_send_errors_total")
     }
 
     public let configuration: GossipConfiguration
-    private let logger: Logger
-    private let state: Mutex<State>
-    private let metrics = Metrics()
+    let logger: Logger
+    let state: Mutex<State>
+    let metrics = Metrics()
     private let eventStream: AsyncStream<GossipEvent>
     private let eventContinuation: AsyncStream<GossipEvent>.Continuation
 
@@ -86,6 +91,9 @@ public final class GossipService: Service, Sendable {
     /// True once full state was exchanged with another member (or at once without other seeds).
     public var isJoined: Bool { state.withLock { $0.isJoined } }
 
+    /// Datagrams whose send failed locally (a blackhole route, no route, a firewall).
+    public var sendErrors: UInt64 { state.withLock { $0.sendErrors } }
+
     /// The UDP port actually bound, once `run()` has bound it.
     public var boundPort: Int? { state.withLock { $0.boundPort } }
 
@@ -100,15 +108,18 @@ public final class GossipService: Service, Sendable {
         }
         guard proceed else { return }
         let channel: any Channel
+        let socket: GossipSocket
         do {
-            channel = try await bind()
+            (channel, socket) = try await bind()
         } catch {
             stop()
             eventContinuation.finish()
             throw error
         }
         let bound = channel.localAddress?.port ?? configuration.bindPort
-        let advertised = configuration.advertisedAddress ?? GossipAddress(host: Self.advertisableHost(configuration.bindHost), port: bound)
+        let advertised =
+            configuration.advertisedAddress
+            ?? GossipAddress(host: configuration.advertisedHost ?? Self.advertisableHost(configuration.bindHost), port: bound)
         let me = GossipMember(
             id: configuration.nodeID, address: advertised, metadata: configuration.metadata, status: .alive,
             incarnation: Self.millisecondsSinceEpoch())
@@ -126,10 +137,12 @@ public final class GossipService: Service, Sendable {
         let stillRunning = state.withLock { s -> Bool in
             s.boundPort = bound
             s.channel = channel
+            s.socket = socket
             s.endpoint = SWIMEndpoint(instance: instance, secret: configuration.secret)
             return s.phase != .stopped
         }
         logger.info("gossip bound", metadata: ["address": "\(advertised)", "seeds": "\(seeds)"])
+        watch(channel)
         if stillRunning {
             onEventLoop { $0.tick(now: $1) }
             let leaving = state.withLock { $0.phase == .leaving }
@@ -145,7 +158,14 @@ public final class GossipService: Service, Sendable {
             }
         }
         stop()
-        try? await channel.close()
+        let current = state.withLock { s -> (any Channel)? in
+            defer {
+                s.channel = nil
+                s.socket = nil
+            }
+            return s.channel
+        }
+        try? await (current ?? channel).close()
         eventContinuation.finish()
         logger.info("gossip stopped")
     }
@@ -229,20 +249,29 @@ public final class GossipService: Service, Sendable {
     private func drive(_ body: (inout SWIMEndpoint, SWIMInstant) -> [SWIMEndpointOutput]) {
         struct Work {
             var outputs: [SWIMEndpointOutput] = []
-            var channel: (any Channel)?
-            var sends: [(SocketAddress, [UInt8])] = []
+            var socket: GossipSocket?
+            var sends: [(GossipAddress, SocketAddress, [UInt8])] = []
             var waiters: [CheckedContinuation<Void, Never>] = []
+            var toResolve: [GossipAddress] = []
+            var lonely: String?
         }
         let work = state.withLock { s -> Work in
             var work = Work()
             guard s.phase == .running || s.phase == .leaving, s.endpoint != nil, let channel = s.channel else { return work }
-            work.channel = channel
-            work.outputs = body(&s.endpoint!, Self.now())
+            work.socket = s.socket
+            let now = Self.now()
+            work.outputs = body(&s.endpoint!, now)
             var changed = false
             for o in work.outputs {
                 switch o {
                 case .datagram(let bytes, let to):
-                    if let address = resolve(to, cache: &s.addresses) { work.sends.append((address, bytes)) }
+                    switch s.resolver.address(of: to, now: now) {
+                    case .resolved(let address, let refresh):
+                        work.sends.append((to, address, bytes))
+                        if refresh { work.toResolve.append(to) }
+                    case .pending(let request):
+                        if request { work.toResolve.append(to) }
+                    }
                 case .memberChanged:
                     changed = true
                 }
@@ -252,6 +281,8 @@ public final class GossipService: Service, Sendable {
             if changed { s.members = instance.members }
             s.isJoined = instance.isJoined
             updateMetrics(&s, endpoint)
+            work.lonely = s.health.lonelyReport(
+                instance: instance, seeds: configuration.seeds, badDatagrams: endpoint.badDatagrams, now: now)
             if instance.hasLeft {
                 s.phase = .stopped
                 s.timer?.cancel()
@@ -270,12 +301,14 @@ public final class GossipService: Service, Sendable {
             }
             return work
         }
-        if let channel = work.channel, !work.sends.isEmpty {
-            for (address, bytes) in work.sends {
-                channel.write(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)), promise: nil)
+        if let socket = work.socket {
+            for (destination, address, bytes) in work.sends {
+                let error = socket.send(bytes, to: address)
+                if error != 0 { sendFailed(to: destination, errno: error) }
             }
-            channel.flush()
         }
+        if !work.toResolve.isEmpty { resolveInBackground(work.toResolve) }
+        if let lonely = work.lonely { logger.warning("\(lonely)") }
         for o in work.outputs {
             if case .memberChanged(let m) = o {
                 logger.info(
@@ -313,23 +346,6 @@ public final class GossipService: Service, Sendable {
             metrics.alive.record(alive)
             s.alive = alive
         }
-    }
-
-    private func resolve(_ address: GossipAddress, cache: inout [GossipAddress: SocketAddress]) -> SocketAddress? {
-        if let cached = cache[address] { return cached }
-        let resolved: SocketAddress
-        if let ip = try? SocketAddress(ipAddress: address.host, port: address.port) {
-            resolved = ip
-        } else if let named = try? SocketAddress.makeAddressResolvingHost(address.host, port: address.port) {
-            // Only host names (e.g. "localhost") get here; resolved once and cached.
-            resolved = named
-        } else {
-            logger.warning("cannot resolve gossip address", metadata: ["address": "\(address)"])
-            return nil
-        }
-        if cache.count > 4096 { cache = [:] }
-        cache[address] = resolved
-        return resolved
     }
 
     private func isOwnAddress(_ seed: GossipAddress, advertised: GossipAddress, boundPort: Int) -> Bool {

@@ -19,6 +19,27 @@ extension SWIMInstance {
         }
     }
 
+    /// Reconnect (memberlist, Serf): every `deadMemberProbeInterval`, the next dead member in
+    /// turn is asked for a full-state exchange, carrying our own record. If it is running and
+    /// reachable again (a healed partition, a returning host), each side then tells the other
+    /// what it believes (corrections), both refute, and the two views merge within a few periods.
+    mutating func probeDeadMember(_ now: SWIMInstant) {
+        guard now >= nextDeadProbe else { return }
+        nextDeadProbe = now + max(periodNs, settings.deadMemberProbeInterval.nanoseconds)
+        let dead = memberIDs.filter { others[$0]!.member.status == .dead }
+        guard !dead.isEmpty else { return }
+        deadProbeIndex = deadProbeIndex % dead.count
+        let id = dead[deadProbeIndex]
+        deadProbeIndex += 1
+        stats.deadProbes += 1
+        send(.sync(replyRequested: true), to: others[id]!.member.address, destination: nil, forced: [SWIMUpdate(member: myself)])
+    }
+
+    /// Dead members, in the order they are re-probed.
+    public var deadMembers: [GossipMember] {
+        memberIDs.compactMap { others[$0]!.member.status == .dead ? others[$0]!.member : nil }
+    }
+
     // MARK: - Member table
 
     mutating func apply(_ update: SWIMUpdate, now: SWIMInstant, rebroadcast: Bool) {
@@ -116,8 +137,11 @@ extension SWIMInstance {
     mutating func forgetOldMembers(_ now: SWIMInstant) {
         guard !inactive.isEmpty else { return }
         let retention = settings.deadMemberRetention.nanoseconds
+        let reconnect = max(retention, settings.reconnectTimeout.nanoseconds)
         for id in inactive.sorted() {
-            guard let st = others[id], now.nanoseconds - st.since.nanoseconds >= retention else { continue }
+            guard let st = others[id] else { continue }
+            let keep = st.member.status == .dead ? reconnect : retention
+            guard now.nanoseconds - st.since.nanoseconds >= keep else { continue }
             others[id] = nil
             inactive.remove(id)
             broadcasts[id] = nil

@@ -41,8 +41,11 @@
 /// cluster remembers jumps above it as soon as it hears of it (the shell also starts at
 /// milliseconds since the epoch, so a restart is normally higher already).
 ///
-/// Dead and left members are kept for `deadMemberRetention`, so late gossip about them is
-/// recognised as stale, then forgotten.
+/// Left members are kept for `deadMemberRetention`, so late gossip about them is recognised as
+/// stale, then forgotten. Dead members are kept for `reconnectTimeout` (24 h) and re-probed one at
+/// a time every `deadMemberProbeInterval` (memberlist's and Serf's reconnect), so that both sides
+/// of a partition of any length find each other again once it heals, whichever nodes the seeds
+/// are.
 ///
 /// Where the rules live:
 /// - `SWIMInstance.swift`: the state, `init`, the views, and the event entry points (`onTick`,
@@ -55,7 +58,7 @@
 /// - `SWIMInstance+Dissemination.swift`: the piggyback queue and retransmit limit, gossip fan-out
 ///   (buddy system), full-state exchange and anti-entropy.
 /// - `SWIMInstance+Membership.swift`: applying records to the member table, join through the
-///   seeds, retention of dead and left members, random member picks.
+///   seeds, re-probes of dead members, retention of dead and left members, random member picks.
 public struct SWIMInstance: Sendable {
     public let settings: SWIMSettings
 
@@ -143,6 +146,8 @@ public struct SWIMInstance: Sendable {
     var leaveDeadline: SWIMInstant?
     var nextLeaveGossip = SWIMInstant.zero
 
+    var nextDeadProbe = SWIMInstant.zero
+    var deadProbeIndex = 0
     var postJoinSyncs = 0
     var nextSeedCheck = SWIMInstant.zero
     var started = false
@@ -213,6 +218,7 @@ public struct SWIMInstance: Sendable {
             }
         }
         if !seeds.isEmpty { d = min(d, isJoined ? nextSeedCheck : nextJoinAttempt) }
+        if !inactive.isEmpty { d = min(d, max(nextDeadProbe, lastEvent)) }
         return d
     }
 
@@ -233,6 +239,7 @@ public struct SWIMInstance: Sendable {
             return finish()
         }
         joinThroughSeeds(now)
+        probeDeadMember(now)
         checkProbeTimeouts(now)
         expireSuspicions(now)
         if now >= nextProbeTime {

@@ -96,11 +96,24 @@ public struct SWIMSettings: Sendable, Hashable {
     /// 30 s; scaling by c keeps the cost per node per period independent of the cluster size.
     public var syncInterval: Duration = .seconds(30)
 
-    /// How long dead and left members are remembered (with status .dead / .left) before they are
-    /// forgotten: late or duplicated gossip about them is recognised as stale during that time, and
+    /// How long left members are remembered (with status .left) before they are forgotten (dead
+    /// members are kept for `reconnectTimeout`): late or duplicated gossip about them is recognised as stale during that time, and
     /// the members' views include them so a consumer sees the transition. 60 s is far longer
     /// than gossip about one change lives (a few periods) and twice the anti-entropy interval.
     public var deadMemberRetention: Duration = .seconds(60)
+
+    /// How often a dead member is asked, once, for a full-state exchange (memberlist and Serf's
+    /// "reconnect"). Every `deadMemberProbeInterval` one dead member, in turn, gets one small
+    /// datagram. 1 s: both sides of a healed partition of any length find each other again within
+    /// a second or two per dead member, without depending on the seeds being among the members
+    /// that came back; a cluster with dead members pays one datagram per node per second.
+    public var deadMemberProbeInterval: Duration = .seconds(1)
+
+    /// How long a member declared dead (not one that left) is remembered and re-probed before it
+    /// is forgotten. 24 h, as Serf's `reconnect_timeout`: a partition or an outage shorter than
+    /// that heals by itself. Members that left gracefully are forgotten after
+    /// `deadMemberRetention`.
+    public var reconnectTimeout: Duration = .seconds(24 * 3600)
 
     /// How long a leaving node keeps gossiping its `.left` status before it stops: 5 periods
     /// (1 s). With the fan-out of 3 plus everyone's relaying that reaches every member of a

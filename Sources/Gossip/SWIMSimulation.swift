@@ -15,7 +15,8 @@
 /// Nodes can be killed (never tick or receive again; datagrams to them are lost), frozen for a
 /// while (no ticks; datagrams to them wait in a bounded socket buffer and are read when they
 /// resume, as after SIGSTOP/SIGCONT), restarted (a fresh process with the same id at incarnation
-/// 0), and asked to leave.
+/// 0, at the same address or a new one), and asked to leave; the network between them can be cut
+/// silently (symmetric or one-way partitions) and healed.
 public final class SWIMSimulation {
     public struct Configuration: Sendable {
         public var settings = SWIMSettings()
@@ -78,6 +79,13 @@ public final class SWIMSimulation {
     private(set) var nodes: [Node] = []
     private var indexByID: [String: Int] = [:]
     private var indexByAddress: [GossipAddress: Int] = [:]
+    /// Directed pairs (from, to) of node indices whose datagrams are dropped silently.
+    private var blocked: Set<Pair> = []
+
+    private struct Pair: Hashable {
+        var from: Int
+        var to: Int
+    }
 
     /// Called for every member change seen by a node: (observer, member, time).
     public var onMemberChanged: ((String, GossipMember, SWIMInstant) -> Void)?
@@ -171,6 +179,39 @@ public final class SWIMSimulation {
         n.tickGeneration += 1
         schedule(at: now, .tick(index, n.tickGeneration))
     }
+
+    /// A new process with the same id replaces a killed one at another address (a host that came
+    /// back with a new IP): incarnation `incarnation`, joining through `seeds`.
+    @discardableResult
+    public func restart(_ id: String, at address: GossipAddress, seeds: [String], incarnation: UInt64) -> GossipAddress {
+        let index = indexByID[id]!
+        let n = nodes[index]
+        indexByAddress[n.address] = nil
+        let moved = Node(
+            id: id, address: address,
+            endpoint: makeEndpoint(id: id, address: address, seeds: seeds, metadata: nil, incarnation: incarnation))
+        moved.tickGeneration = n.tickGeneration + 1
+        nodes[index] = moved
+        indexByAddress[address] = index
+        schedule(at: now, .tick(index, moved.tickGeneration))
+        return address
+    }
+
+    /// Datagrams between every node of `side` and every node of `other` are dropped silently from
+    /// now on: both directions, or only from `side` to `other` when `oneWay`. Nodes keep running
+    /// (a silent partition, not a crash).
+    public func partition(_ side: [String], from other: [String], oneWay: Bool = false) {
+        for a in side {
+            for b in other where a != b {
+                let (ia, ib) = (indexByID[a]!, indexByID[b]!)
+                blocked.insert(Pair(from: ia, to: ib))
+                if !oneWay { blocked.insert(Pair(from: ib, to: ia)) }
+            }
+        }
+    }
+
+    /// Every partition ends: datagrams flow between all nodes again.
+    public func heal() { blocked = [] }
 
     /// Graceful leave; the node stops once it has announced it.
     public func leave(_ id: String) {
@@ -281,6 +322,10 @@ public final class SWIMSimulation {
                 largestDatagram = max(largestDatagram, bytes.count)
                 onDatagram?(n.id, bytes, to)
                 guard let target = indexByAddress[to] else { continue }
+                if !blocked.isEmpty && blocked.contains(Pair(from: index, to: target)) {
+                    datagramsLost += 1
+                    continue
+                }
                 if configuration.loss > 0 && rng.nextUnit() < configuration.loss {
                     datagramsLost += 1
                     continue

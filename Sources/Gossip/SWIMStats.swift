@@ -12,4 +12,6 @@ public struct SWIMStats: Sendable, Hashable {
     public var failedProbes: UInt64 = 0
     /// Times this node noticed that it had not been running (see `SWIMSettings.stallThreshold`).
     public var stalls: UInt64 = 0
+    /// Full-state requests sent to members believed dead (see `SWIMSettings.deadMemberProbeInterval`).
+    public var deadProbes: UInt64 = 0
 }

@@ -12,8 +12,9 @@ struct InstanceTests {
     static func t(_ ms: Int64) -> SWIMInstant { SWIMInstant(nanoseconds: ms * 1_000_000) }
 
     /// An instance "m0" that knows m1...m(n-1) alive (through a sync from m1).
-    static func makeInstance(others n: Int, incarnation: UInt64 = 1) -> SWIMInstance {
-        var instance = SWIMInstance(myself: member(0, incarnation: incarnation), seeds: [address(1)], now: t(0), randomSeed: 42)
+    static func makeInstance(others n: Int, incarnation: UInt64 = 1, settings: SWIMSettings = .init()) -> SWIMInstance {
+        var instance = SWIMInstance(
+            settings: settings, myself: member(0, incarnation: incarnation), seeds: [address(1)], now: t(0), randomSeed: 42)
         _ = instance.onTick(now: t(0))
         let sync = SWIMMessage(
             senderID: "m1", senderIncarnation: 1, kind: .sync(replyRequested: false),
@@ -314,23 +315,54 @@ struct InstanceTests {
         #expect(told.contains { $0.0.updates.first?.member == Self.member(3, status: .left) })
     }
 
-    @Test("dead members are forgotten after the retention time")
+    @Test("left members are forgotten after the retention time, dead ones after the reconnect timeout")
     func forgetting() {
+        for status in [MemberStatus.left, .dead] {
+            var settings = SWIMSettings()
+            settings.reconnectTimeout = .seconds(300)
+            var instance = Self.makeInstance(others: 4, settings: settings)
+            _ = instance.onMessage(
+                SWIMMessage(
+                    senderID: "m2", senderIncarnation: 1, kind: .gossip, updates: [SWIMUpdate(member: Self.member(3, status: status))]),
+                from: Self.address(2), now: Self.t(10))
+            let keep = status == .left ? settings.deadMemberRetention : settings.reconnectTimeout
+            var now = Self.t(10)
+            while now < Self.t(10) + keep - .seconds(1) {
+                now = max(instance.nextDeadline, now)
+                _ = instance.onTick(now: now)
+            }
+            #expect(instance.member("m3")?.status == status)
+            while now < Self.t(10) + keep + .seconds(1) {
+                now = max(instance.nextDeadline, now)
+                _ = instance.onTick(now: now)
+            }
+            #expect(instance.member("m3") == nil, "\(status)")
+        }
+    }
+
+    @Test("a dead member is sent our record with a sync request every reprobe interval, in turn")
+    func deadMembersAreReprobed() {
         var instance = Self.makeInstance(others: 4)
-        _ = instance.onMessage(
-            SWIMMessage(senderID: "m2", senderIncarnation: 1, kind: .gossip, updates: [SWIMUpdate(member: Self.member(3, status: .dead))]),
-            from: Self.address(2), now: Self.t(10))
+        for i in [2, 3] {
+            _ = instance.onMessage(
+                SWIMMessage(
+                    senderID: "m1", senderIncarnation: 1, kind: .gossip, updates: [SWIMUpdate(member: Self.member(i, status: .dead))]),
+                from: Self.address(1), now: Self.t(10))
+        }
         var now = Self.t(10)
-        while now < Self.t(10) + instance.settings.deadMemberRetention - .seconds(1) {
+        var reprobed: [GossipAddress] = []
+        while now < Self.t(10) + .seconds(4) {
             now = max(instance.nextDeadline, now)
-            _ = instance.onTick(now: now)
-            // Keep the others alive by acking everything: answer every probe.
+            for (message, to) in Self.sends(instance.onTick(now: now)) {
+                // Nothing else goes to a dead member: every sync request to m2 or m3 is a re-probe.
+                if case .sync(true) = message.kind, message.updates.first?.member.id == "m0",
+                    to == Self.address(2) || to == Self.address(3)
+                {
+                    reprobed.append(to)
+                }
+            }
         }
-        #expect(instance.member("m3")?.status == .dead)
-        while now < Self.t(10) + instance.settings.deadMemberRetention + .seconds(1) {
-            now = max(instance.nextDeadline, now)
-            _ = instance.onTick(now: now)
-        }
-        #expect(instance.member("m3") == nil)
+        #expect(reprobed.count >= 3 && reprobed.count <= 5, "\(reprobed)")
+        #expect(Set(reprobed) == [Self.address(2), Self.address(3)])
     }
 }

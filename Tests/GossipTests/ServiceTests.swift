@@ -72,6 +72,29 @@ struct ServiceTests {
         }
     }
 
+    @Test("sends that fail locally for one destination (EACCES) never stop gossip to the others", .timeLimit(.minutes(1)))
+    func failingDestination() async throws {
+        let a = Self.service("a", seeds: [])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await a.run() }
+            try #require(try await Self.waitFor { a.boundPort != nil })
+            let seed = GossipAddress(host: "127.0.0.1", port: try #require(a.boundPort))
+            // A datagram to the broadcast address without SO_BROADCAST fails at once with EACCES,
+            // as a blackhole route fails with EINVAL: NIO's channel would close on it.
+            let unreachable = GossipAddress(host: "255.255.255.255", port: 7946)
+            let b = Self.service("b", seeds: [unreachable, seed])
+            group.addTask { try await b.run() }
+            #expect(try await Self.waitFor { Self.alive(a) == ["a", "b"] && Self.alive(b) == ["a", "b"] })
+            #expect(try await Self.waitFor { b.sendErrors > 0 })
+            // Still gossiping a while later: b keeps probing a (its acks keep a alive in b's view).
+            try await Task.sleep(for: .seconds(2))
+            #expect(Self.alive(b) == ["a", "b"])
+            #expect(a.members.first { $0.id == "b" }?.status == .alive)
+            for s in [a, b] { await s.leave() }
+            try await group.waitForAll()
+        }
+    }
+
     @Test("a killed service is declared dead by the others", .timeLimit(.minutes(1)))
     func crash() async throws {
         let a = Self.service("a", seeds: [])
