@@ -448,6 +448,12 @@ class TestBed:
         have = self._ns(i, ["ip", "-o", "-4", "addr", "show", "dev", NS_IF], check=False).stdout
         if f"{self.address(i)}/24" not in have:
             self._ns(i, ["ip", "addr", "add", f"{self.address(i)}/24", "dev", NS_IF], check=False)
+        # neighbours that failed to resolve I (and I's of them) would hold new sends back for a while
+        self._ns(i, ["ip", "neigh", "flush", "dev", NS_IF], check=False)
+        run(["ip", "neigh", "flush", "to", self.address(i), "dev", self.bridge], check=False)
+        for j in self.host_indices():
+            if j != i and self.netns(j) in netns_list():
+                self._ns(j, ["ip", "neigh", "flush", "to", self.address(i), "dev", NS_IF], check=False)
 
     def heal(self, host: Optional[int] = None) -> dict:
         """Undo every fault of `host` (faults applied with host=`host`), or of every host."""
@@ -496,8 +502,9 @@ class TestBed:
             if new_address in (h["address"] for h in st["hosts"]):
                 raise NetbedError(f"{new_address} is already a host's address")
             old = self.address(i)
-            self._ns(i, ["ip", "addr", "add", f"{new_address}/24", "dev", NS_IF])
+            # old first: deleting a primary address also deletes its subnet's secondaries
             self._ns(i, ["ip", "addr", "del", f"{old}/24", "dev", NS_IF], check=False)
+            self._ns(i, ["ip", "addr", "add", f"{new_address}/24", "dev", NS_IF])
             self.addresses[i] = new_address
             for h in st["hosts"]:
                 if h["index"] == i:
