@@ -311,3 +311,60 @@ def time_until(pred, bound: float, interval: float = 0.1) -> Optional[float]:
 
 def session() -> requests.Session:
     return http_session()
+
+
+# --------------------------------------------------------------------------------------------
+# cluster helpers for the scenarios
+# --------------------------------------------------------------------------------------------
+
+
+def bind_advertise_args(bed: netbed.TestBed, i: int, address: Optional[str] = None) -> list[str]:
+    """`--bind 0.0.0.0 --advertise ADDR` where the node has them, else `--host ADDR`."""
+    address = address or bed.address(i)
+    if node_supports("--advertise") and node_supports("--bind"):
+        return ["--bind", "0.0.0.0", "--advertise", address]
+    return ["--host", address]
+
+
+def wait_all_alive(nodes: list[ClusterNode], ids: Iterable[str], bound: float, what: str,
+                   extra=None) -> float:
+    """Seconds until every node lists every id alive (and extra(node) holds, when given); fails
+    with every node's view after `bound` seconds."""
+    ids = set(ids)
+
+    def ok() -> bool:
+        return all_alive(nodes, ids) and (extra is None or all(extra(n) for n in nodes))
+
+    t = time_until(ok, bound)
+    if t is None:
+        pytest.fail(f"{what}: not every node saw {sorted(ids)} alive within {bound}s; views: {views(nodes)}")
+    return t
+
+
+def room_owned_by(node: ClusterNode, owner: str, prefix: str = "nb") -> str:
+    from chat_harness import unique
+    for _ in range(500):
+        room = unique(prefix)
+        if node.owner(room) == owner:
+            return room
+    raise AssertionError(f"no room owned by {owner} in 500 tries")
+
+
+def post(node: ClusterNode, room: str, user: str, mid: str, text: str, timeout: float = 3.0) -> requests.Response:
+    return node.http.post(f"{node.base}/rooms/{room}/messages", json={"user": user, "id": mid, "text": text},
+                          timeout=timeout)
+
+
+def history(node: ClusterNode, room: str, timeout: float = 5.0) -> list[dict]:
+    """Every message of `room` that `node` serves, oldest first (HTTP, paged with since)."""
+    out: list[dict] = []
+    since = 0
+    for _ in range(100):
+        r = node.http.get(f"{node.base}/rooms/{room}/messages", params={"since": since, "limit": 200}, timeout=timeout)
+        assert r.status_code == 200, f"GET history of {room} on {node.node_id}: {r.status_code} {r.text}"
+        page = r.json().get("messages", [])
+        out.extend(page)
+        if len(page) < 200:
+            return out
+        since = page[-1]["seq"]
+    return out
