@@ -121,7 +121,7 @@ def make_bed(hosts: int, prefix: str = "nbt") -> netbed.TestBed:
     last: Optional[Exception] = None
     for _ in range(8):
         name = f"{prefix}{uuid.uuid4().hex[:5]}"
-        bed = netbed.TestBed(name, hosts)
+        bed = netbed.TestBed(name, hosts, owner_pid=os.getpid())
         try:
             bed.up()
             return bed
@@ -132,8 +132,21 @@ def make_bed(hosts: int, prefix: str = "nbt") -> netbed.TestBed:
     raise netbed.NetbedError(f"no free 10.77.K.0/24 after 8 names: {last}")
 
 
+BED_PREFIXES = ("nbt", "nbs")  # names of the beds these tests make (make_bed)
+
+
+@pytest.fixture(scope="session")
+def _sweep_stale_beds():
+    """Beds of an earlier run that was killed before its finalizers (owner PID gone) go first."""
+    if not bed_unavailable_reason():
+        removed = netbed.sweep_stale(BED_PREFIXES)
+        if removed:
+            print(f"removed stale test beds: {removed}")
+    yield
+
+
 @pytest.fixture
-def bed_factory():
+def bed_factory(_sweep_stale_beds):
     """bed_factory(hosts) -> an up TestBed; each is torn down at the end of the test (after the
     nodes, which the fixtures that use this one stop first)."""
     require_bed()

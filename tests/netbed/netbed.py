@@ -124,7 +124,7 @@ class TestBed:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, name: str, hosts: int = 3, subnet: Optional[int] = None):
+    def __init__(self, name: str, hosts: int = 3, subnet: Optional[int] = None, owner_pid: Optional[int] = None):
         if not NAME_RE.match(name or ""):
             raise NetbedError(f"bad bed name {name!r}: 1-10 chars of [a-z0-9], starting with a letter "
                               "(interface names are limited to 15 chars)")
@@ -134,6 +134,7 @@ class TestBed:
         if not 1 <= k <= 250:
             raise NetbedError(f"subnet must be 1..250, got {k}")
         self.name = name
+        self.owner_pid = owner_pid  # a test run that owns the bed: sweep_stale() removes it once that PID is gone
         self.hosts = int(hosts)
         self.subnet = k
         self.bridge = f"{name}-br"
@@ -229,7 +230,7 @@ class TestBed:
             self._remove_everything()
             self._check_subnet_free()
             state = {**self.describe(), "hosts_count": self.hosts, "forward_rule": None, "faults": [],
-                     "created": time.time()}
+                     "created": time.time(), "owner_pid": self.owner_pid}
             self._save(state)  # before creating anything: a crash half-way is still cleaned by down()
             try:
                 run(["ip", "link", "add", self.bridge, "type", "bridge"])
@@ -641,11 +642,33 @@ def _kill_delayer(pid: int, fault_id: str) -> None:
         time.sleep(0.02)
 
 
+def sweep_stale(prefixes: Iterable[str]) -> list[str]:
+    """Remove the beds whose name starts with one of `prefixes` and whose owner process (a test run
+    killed before its finalizers) is gone. Beds made by the CLI have no owner and are left alone."""
+    removed = []
+    for path in sorted(state_dir().glob("*.json")):
+        name = path.stem
+        if not any(name.startswith(p) for p in prefixes):
+            continue
+        try:
+            owner = json.loads(path.read_text()).get("owner_pid")
+        except (OSError, ValueError):
+            continue
+        if owner is None or Path(f"/proc/{owner}").exists():
+            continue
+        try:
+            TestBed(name, 1).down()
+            removed.append(name)
+        except NetbedError:
+            pass
+    return removed
+
+
 @contextlib.contextmanager
 def testbed(name: str, hosts: int = 3, subnet: Optional[int] = None) -> Iterator[TestBed]:
     """`with testbed("nb3a", 3) as bed:` - the bed is up inside, and down afterwards, always
     (exceptions and KeyboardInterrupt included)."""
-    bed = TestBed(name, hosts, subnet)
+    bed = TestBed(name, hosts, subnet, owner_pid=os.getpid())
     try:
         bed.up()
         yield bed

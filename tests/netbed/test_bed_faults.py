@@ -74,7 +74,7 @@ except socket.timeout:
 
 
 @pytest.fixture
-def bed():
+def bed(_sweep_stale_beds):
     require_bed()
     b = make_bed(3, prefix="nbs")
     try:
@@ -120,7 +120,7 @@ def ping(argv_prefix: list[str], addr: str) -> bool:
     return subprocess.run([*argv_prefix, "ping", "-c1", "-W1", addr], capture_output=True, timeout=10).returncode == 0
 
 
-def test_up_down_leaves_nothing():
+def test_up_down_leaves_nothing(_sweep_stale_beds):
     require_bed()
     b = make_bed(3, prefix="nbs")
     try:
@@ -267,3 +267,21 @@ def test_cli_json_and_stale_bed():
     st = json.loads(cli("status", "--name", name).stdout)
     assert st["up"] is False and st["exists"] is False
     assert json.loads(cli("heal", "--name", name).stdout)["healed"] == []
+
+
+def test_stale_bed_of_a_dead_run_is_swept():
+    require_bed()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    b = make_bed(2, prefix="nbs")
+    st = json.loads(b.state_path.read_text())
+    st["owner_pid"] = dead.pid  # as if the run that made it had been killed
+    b.state_path.write_text(json.dumps(st))
+    mine = make_bed(2, prefix="nbs")  # owned by this live process: kept
+    try:
+        removed = netbed.sweep_stale(["nbs"])
+        assert b.name in removed and mine.name not in removed, removed
+        assert not b.exists() and mine.exists()
+    finally:
+        b.down()
+        mine.down()
