@@ -178,7 +178,7 @@ class TestBed:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         state_dir().mkdir(parents=True, exist_ok=True)
-        with open(state_dir() / f"{self.name}.lock", "a") as f:
+        with open(state_dir() / ".lock", "a") as f:  # one lock for every bed: no lock files pile up
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
                 yield
