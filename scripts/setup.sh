@@ -13,6 +13,8 @@ if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v chromedriver >/dev/null || need+=(chromium-driver)
   command -v ss >/dev/null || need+=(iproute2)
+  command -v iptables >/dev/null || need+=(iptables)   # tests/netbed: faults inside namespaces
+  command -v ping >/dev/null || need+=(iputils-ping)   # tests/netbed: bed self-test probes
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing ${need[*]}"

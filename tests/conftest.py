@@ -114,21 +114,23 @@ def rss_kb(pid: int) -> int:
 
 
 class RedisServer:
-    """A throwaway redis-server on 127.0.0.1:port, no persistence, stoppable and restartable."""
+    """A throwaway redis-server on host:port (127.0.0.1 unless told), no persistence, stoppable and
+    restartable."""
 
-    def __init__(self, port: Optional[int] = None):
+    def __init__(self, port: Optional[int] = None, host: str = "127.0.0.1"):
         binary = shutil.which("redis-server")
         if not binary:
             pytest.fail("redis-server is not installed (apt-get install redis-server)")
         self.binary = binary
         self.port = port or free_port()
+        self.host = host  # tests/netbed: the bed's gateway address on its bridge
         self.dir = tempfile.mkdtemp(prefix="chat-redis-")
         self.proc: Optional[subprocess.Popen] = None
         self.log_path = LOG_DIR / f"redis-{self.port}.log"
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
+        return f"redis://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> "RedisServer":
         assert self.proc is None or self.proc.poll() is not None, "redis already running"
@@ -138,7 +140,9 @@ class RedisServer:
             [
                 self.binary,
                 "--port", str(self.port),
-                "--bind", "127.0.0.1",
+                "--bind", self.host,
+                # off the loopback (a test bed's bridge), Redis refuses clients unless told otherwise
+                *([] if self.host.startswith("127.") else ["--protected-mode", "no"]),
                 "--save", "",
                 "--appendonly", "no",
                 "--daemonize", "no",
@@ -176,7 +180,7 @@ class RedisServer:
     def command(self, *args: Any, timeout: float = 3.0) -> Any:
         parts = [str(a).encode() if not isinstance(a, bytes) else a for a in args]
         payload = b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+        with socket.create_connection((self.host, self.port), timeout=timeout) as s:
             s.sendall(payload)
             reader = s.makefile("rb")
             return _read_resp(reader)
