@@ -141,7 +141,8 @@ struct InvariantChecker: Sendable {
                 }
                 if let highest = seqToID.keys.max() {
                     let missing = (1...highest).filter { seqToID[$0] == nil }
-                    let at = stream.deliveries.first { $0.seq == highest }?.at ?? client.observedAt
+                    // When the hole became visible: the first delivery above its first missing seq.
+                    let at = stream.deliveries.first { $0.seq > (missing.first ?? highest) }?.at ?? client.observedAt
                     tally.record(
                         .unfilledGap, "\(who): \(missing.count) seqs never received below \(highest): \(ranges(missing))", at: at,
                         count: missing.count)
