@@ -66,6 +66,8 @@ struct LocalCluster: Sendable {
                 arguments: [
                     "--port", String(redisPort), "--bind", layout.redisHost, "--save", "", "--appendonly", "no", "--daemonize", "no",
                     "--dir", workDir + "/redis",
+                    // Off the loopback address (the bed's gateway) protected mode would refuse the nodes.
+                    "--protected-mode", layout.redisHost == "127.0.0.1" ? "yes" : "no",
                 ],
                 logPath: workDir + "/redis.log")
         } else {
