@@ -41,7 +41,9 @@ struct ChaosRunSettings: Sendable {
 /// Runs one chaos session: cluster up, clients joined, traffic with faults on the schedule, a
 /// quiet period, then observations collected and checked.
 ///
-/// Phases: (1) start redis and nodes, wait until all are ready; (2) one watcher per node (a user
+/// Phases: (1) with `hosts`, `netbed.py up` (its `down` is registered with `ProcessRegistry`
+/// first, so it runs at exit, on error and on SIGINT, after the processes are stopped); start
+/// redis and nodes, wait until all are ready; (2) one watcher per node (a user
 /// joined to every room, never sending, never reconnecting: the presence probe of that node) and
 /// the checked clients, which join before any traffic; (3) traffic for `duration` seconds with the
 /// faults of the schedule, one at a time, each waiting for the previous one's recovery and
