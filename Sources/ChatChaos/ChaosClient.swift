@@ -11,7 +11,11 @@ import NIOCore
 ///   message stays pending until acked. Pending messages are re-sent with the SAME id after each
 ///   re-join, 300 ms after an `error` that names them (`unavailable`, `rate_limited`, ...), and
 ///   when unacked for 3 s, so retries exercise idempotency.
-/// - A gap in seqs (a message or resume entry above highest+1) is filled with `history` requests.
+/// - A gap in seqs (a message or resume entry above highest+1) is filled with `history` requests
+///   (the checker still counts the gap: filling only keeps its other checks meaningful).
+/// - Records every connection attempt (`ConnectionSpan`: node, joins with `since` and the
+///   `joined` answer, when it closed and whether it was dropped for silence) and every delivery
+///   with how it arrived and on which connection.
 /// - Liveness: after 1 s without a frame it pings; without an answer 2.5 s later it drops the
 ///   connection (a paused node keeps TCP open) and reconnects to the next node.
 /// - A `watcher` never sends and never reconnects: it is the presence probe of one node.
@@ -44,6 +48,7 @@ final class ChaosClient: Sendable {
         var lastHeard = 0.0
         var pingSentAt: Double?
         var ticker: RepeatedTask?
+        var spans: [Int: ConnectionSpan] = [:]
 
         init(nodeIndex: Int) {
             self.nodeIndex = nodeIndex
@@ -110,7 +115,8 @@ final class ChaosClient: Sendable {
                 joinedAtEnd: s.connection != nil && s.welcomed && s.joined.count == self.rooms.count,
                 sends: s.sends.values.sorted { $0.firstSentAt < $1.firstSentAt },
                 streams: self.rooms.map { RoomStream(user: self.user, room: $0, deliveries: s.streams[$0] ?? []) },
-                errorsByCode: s.errors, reconnects: s.reconnects)
+                errorsByCode: s.errors, reconnects: s.reconnects,
+                spans: s.spans.values.sorted { $0.generation < $1.generation }, observedAt: self.clock.now())
         }.get()
         return observations
             ?? ClientObservations(user: user, rooms: rooms, joinedAtEnd: false, sends: [], streams: [], errorsByCode: [:], reconnects: 0)
@@ -132,7 +138,9 @@ final class ChaosClient: Sendable {
         guard !s.stopped else { return }
         s.generation += 1
         let generation = s.generation
-        let endpoint = endpoints[s.nodeIndex % endpoints.count]
+        let node = s.nodeIndex % endpoints.count
+        let endpoint = endpoints[node]
+        s.spans[generation] = ConnectionSpan(generation: generation, node: node, startedAt: clock.now())
         var configuration = ChatClientConfiguration(host: endpoint.host, port: endpoint.port)
         configuration.connectTimeout = .seconds(2)
         let loop = self.loop
@@ -156,17 +164,22 @@ final class ChaosClient: Sendable {
             return
         }
         s.connection = connection
-        s.lastHeard = clock.now()
+        let now = clock.now()
+        s.lastHeard = now
         s.pingSentAt = nil
+        s.spans[generation]?.connectedAt = now
         connection.hello(user: user, token: nil)
         for room in rooms {
-            connection.join(room: room, since: s.highest[room] ?? 0, ref: room)
+            let since = s.highest[room] ?? 0
+            s.spans[generation]?.joins[room] = ConnectionSpan.Join(since: since, sentAt: now)
+            connection.join(room: room, since: since, ref: room)
         }
     }
 
     /// The connection closed or could not be made: move to the next node.
     private func closed(generation: Int) {
         let s = box.value
+        if s.spans[generation]?.closedAt == nil { s.spans[generation]?.closedAt = clock.now() }
         guard generation == s.generation, !s.stopped else { return }
         if s.connection != nil { s.reconnects += 1 }
         s.connection = nil
@@ -187,19 +200,23 @@ final class ChaosClient: Sendable {
         s.lastHeard = now
         s.pingSentAt = nil
         switch event {
-        case .welcome:
+        case .welcome(_, let node, _):
             s.welcomed = true
-        case .joined(let room, _, _, let history, _, _):
+            s.spans[generation]?.nodeName = node
+        case .joined(let room, _, let seq, let history, _, let truncated):
             s.joined.insert(room)
-            for message in history { deliver(message, kind: .resume, state: s) }
+            s.spans[generation]?.joins[room]?.answeredAt = now
+            s.spans[generation]?.joins[room]?.seq = seq
+            s.spans[generation]?.joins[room]?.truncated = truncated
+            for message in history { deliver(message, kind: .resume, generation: generation, state: s) }
             for (id, pending) in s.pending where pending.room == room { transmit(id, state: s) }
         case .message(let message):
-            deliver(message, kind: .live, state: s)
+            deliver(message, kind: .live, generation: generation, state: s)
         case .history(let room, _, let messages):
             guard rooms.contains(room) else { return }
             for message in messages {
                 s.streams[room, default: []].append(
-                    Delivery(seq: message.seq, id: message.id, user: message.user, kind: .fill, at: now))
+                    Delivery(seq: message.seq, id: message.id, user: message.user, kind: .fill, at: now, generation: generation))
             }
         case .ack(_, let id, let seq):
             guard s.sends[id] != nil else { return }
@@ -219,7 +236,7 @@ final class ChaosClient: Sendable {
         }
     }
 
-    private func deliver(_ message: ReceivedMessage, kind: DeliveryKind, state s: State) {
+    private func deliver(_ message: ReceivedMessage, kind: DeliveryKind, generation: Int, state s: State) {
         guard rooms.contains(message.room) else { return }
         let high = s.highest[message.room] ?? 0
         if message.seq > high + 1, let connection = s.connection {
@@ -233,7 +250,7 @@ final class ChaosClient: Sendable {
             }
         }
         s.streams[message.room, default: []].append(
-            Delivery(seq: message.seq, id: message.id, user: message.user, kind: kind, at: clock.now()))
+            Delivery(seq: message.seq, id: message.id, user: message.user, kind: kind, at: clock.now(), generation: generation))
         s.highest[message.room] = max(high, message.seq)
     }
 
@@ -244,6 +261,7 @@ final class ChaosClient: Sendable {
         s.pending[id]?.lastAttempt = now
         s.lastAttemptAt[id] = now
         s.sends[id]?.attempts += 1
+        if s.sends[id]?.firstAttemptAt == nil { s.sends[id]?.firstAttemptAt = now }
     }
 
     private func tick() {
@@ -259,14 +277,18 @@ final class ChaosClient: Sendable {
                 let id = "\(user)-\(s.counter)"
                 let room = rooms[s.counter % rooms.count]
                 s.pending[id] = Pending(room: room, text: "chaos \(id)", lastAttempt: now)
-                s.sends[id] = SendObservation(room: room, id: id, user: user, firstSentAt: now, attempts: 0, acks: [])
+                s.sends[id] = SendObservation(
+                    room: room, id: id, user: user, firstSentAt: now, firstAttemptAt: nil, attempts: 0, acks: [])
                 transmit(id, state: s)
             }
         }
         guard let connection = s.connection, role == .checked else { return }
         for (id, pending) in s.pending where now - pending.lastAttempt > 3 { transmit(id, state: s) }
         if let pingSentAt = s.pingSentAt {
-            if now - pingSentAt > 2.5 { connection.abort() }
+            if now - pingSentAt > 2.5 {
+                s.spans[s.generation]?.silentSince = s.lastHeard
+                connection.abort()
+            }
         } else if now - s.lastHeard > 1 {
             s.pingSentAt = now
             connection.ping(ref: "live")

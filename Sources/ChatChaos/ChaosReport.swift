@@ -4,6 +4,9 @@ import Foundation
 /// a human table and/or one JSON line (`--json`); the field names of the JSON are its contract
 /// (tests/chaos reads them).
 struct ChaosReport: Sendable, Codable {
+    /// Violation lines per kind in the JSON line and the table; all of them go to `violations_file`.
+    static let detailsPerKind = 25
+
     struct Setup: Sendable, Codable {
         var nodes: Int
         var clients: Int
@@ -15,6 +18,12 @@ struct ChaosReport: Sendable, Codable {
         var nodeBinary: String
         var workDir: String
         var faultsPossible: Bool
+        /// `loopback`, `hosts` (network namespaces) or `existing`.
+        var placement = "loopback"
+        /// The fault kinds of the schedule.
+        var faultKinds: [String] = FaultKind.processKinds.map(\.rawValue)
+        var historyLimit = 0
+        var liveGraceSeconds = 0.0
     }
 
     struct KindSummary: Sendable, Codable {
@@ -30,37 +39,51 @@ struct ChaosReport: Sendable, Codable {
     var attempts: Int
     var acked: Int
     var delivered: Int
+    var deliveredLive: Int
     var inHistory: Int
     var reconnects: Int
     var errorsByCode: [String: Int]
-    /// The three headline counters (each must be 0).
+    /// The headline counters (each must be 0): lost acked messages, duplicates (live re-deliveries
+    /// plus messages or ids under two seqs), order regressions, gaps on live connections.
     var lostAcked: Int
     var duplicates: Int
     var orderViolations: Int
+    var gapsOnLiveConnections: Int
+    /// Count per violation kind (every kind, zeros included).
     var violations: [String: Int]
+    /// Fault kind before the violation (`none`: before the first fault) -> violation kind -> count.
+    var violationsByFault: [String: [String: Int]]
     var violationTotal: Int
     var faultsPlanned: Int
     var faultsInjected: [String: Int]
     var perKind: [String: KindSummary]
     var faults: [FaultTiming]
-    var examples: [String: [String]]
+    /// Up to `detailsPerKind` violation lines per kind, in time order.
+    var details: [String: [String]]
+    /// Every violation line (set by the runner when it wrote them; nil otherwise).
+    var violationsFile: String?
     var passed: Bool
 
     enum CodingKeys: String, CodingKey {
-        case setup, sent, attempts, acked, delivered, reconnects, violations, faults, examples, passed
+        case setup, sent, attempts, acked, delivered, reconnects, violations, faults, details, passed
         case elapsedSeconds = "elapsed_s"
+        case deliveredLive = "delivered_live"
         case inHistory = "in_history"
         case errorsByCode = "errors"
         case lostAcked = "lost_acked"
         case duplicates
         case orderViolations = "order_violations"
+        case gapsOnLiveConnections = "gaps_on_live_connections"
+        case violationsByFault = "violations_by_fault"
         case violationTotal = "violation_total"
         case faultsPlanned = "faults_planned"
         case faultsInjected = "faults_injected"
         case perKind = "per_kind"
+        case violationsFile = "violations_file"
     }
 
-    init(setup: Setup, elapsed: Double, planned: Int, outcomes: [FaultOutcome], result: CheckResult) {
+    /// `kinds`: the fault kinds of the schedule (the report lists those).
+    init(setup: Setup, elapsed: Double, planned: Int, outcomes: [FaultOutcome], result: CheckResult, kinds: [FaultKind]) {
         self.setup = setup
         elapsedSeconds = (elapsed * 10).rounded() / 10
         let counters = result.counters
@@ -68,33 +91,38 @@ struct ChaosReport: Sendable, Codable {
         attempts = counters.attempts
         acked = counters.acked
         delivered = counters.delivered
+        deliveredLive = counters.deliveredLive
         inHistory = counters.inHistory
         reconnects = counters.reconnects
         errorsByCode = counters.errorsByCode
         let tally = result.tally
         lostAcked = tally[.lostAcked]
-        duplicates = tally[.duplicate] + tally[.idUnderTwoSeqs]
+        duplicates = tally[.duplicate] + tally[.idTwoSeqs] + tally[.messageTwoSeqs]
         orderViolations = tally[.orderViolation]
-        violations = Dictionary(uniqueKeysWithValues: ViolationKind.allCases.map { ($0.rawValue, tally[$0]) })
+        gapsOnLiveConnections = tally[.gapOnLiveConnection]
+        violations = Dictionary(uniqueKeysWithValues: tally.counts.map { ($0.key.rawValue, $0.value) })
+        violationsByFault = tally.byFaultKind
         violationTotal = tally.total
         faultsPlanned = planned
         faultsInjected = Dictionary(
-            uniqueKeysWithValues: FaultKind.allCases.map { kind in
-                (kind.rawValue, outcomes.filter { $0.fault.kind == kind }.count)
-            })
+            uniqueKeysWithValues: kinds.map { kind in (kind.rawValue, outcomes.filter { $0.fault.kind == kind }.count) })
         perKind = Dictionary(
-            uniqueKeysWithValues: FaultKind.allCases.map { kind in
+            uniqueKeysWithValues: kinds.map { kind in
                 let timings = result.faults.filter { $0.kind == kind }
                 return (
                     kind.rawValue,
                     KindSummary(
                         injected: timings.count, accept: DurationSummary(timings.map(\.acceptAfter)),
-                        presence: DurationSummary(timings.map(\.presenceAfter)),
+                        presence: DurationSummary(kind.takesNodeOut ? timings.map(\.presenceAfter) : []),
                         recovery: DurationSummary(timings.map(\.recoveredAfter)))
                 )
             })
         faults = result.faults
-        examples = Dictionary(uniqueKeysWithValues: tally.examples.map { ($0.key.rawValue, $0.value) })
+        var details: [String: [String]] = [:]
+        for violation in tally.sorted where details[violation.kind.rawValue, default: []].count < Self.detailsPerKind {
+            details[violation.kind.rawValue, default: []].append(violation.line)
+        }
+        self.details = details
         passed = result.passed
     }
 
@@ -109,11 +137,12 @@ struct ChaosReport: Sendable, Codable {
     /// The report for a person.
     var table: String {
         var lines: [String] = []
-        let history = setup.history
         lines.append(
-            "chat-chaos: \(setup.nodes) nodes, \(setup.clients) clients, \(setup.rooms) rooms, seed \(setup.seed), "
-                + "\(format(elapsedSeconds)) s, history \(history)")
-        lines.append("messages: sent \(sent) (attempts \(attempts)), acked \(acked), delivered \(delivered), in history \(inHistory)")
+            "chat-chaos: \(setup.nodes) nodes (\(setup.placement)), \(setup.clients) clients, \(setup.rooms) rooms, seed \(setup.seed), "
+                + "\(format(elapsedSeconds)) s, history \(setup.history)")
+        lines.append(
+            "messages: sent \(sent) (attempts \(attempts)), acked \(acked), delivered \(delivered) (live \(deliveredLive)), "
+                + "in history \(inHistory)")
         lines.append(
             "reconnects \(reconnects); errors \(errorsByCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))"
         )
@@ -129,17 +158,39 @@ struct ChaosReport: Sendable, Codable {
         }
         if !setup.faultsPossible { lines.append("(no faults: --urls runs against a cluster this tool did not start)") }
         lines.append("")
-        lines.append(pad("violation", 22) + "count")
+        lines.append(pad("violation", 26) + "count")
         for kind in ViolationKind.allCases {
             let count = violations[kind.rawValue] ?? 0
-            lines.append(pad(kind.rawValue, 22) + "\(count)" + (count > 0 ? "   <-- VIOLATION" : ""))
+            lines.append(pad(kind.rawValue, 26) + "\(count)" + (count > 0 ? "   <-- VIOLATION" : ""))
         }
+        lines.append("")
+        lines.append(contentsOf: faultTable)
         for kind in ViolationKind.allCases {
-            for example in examples[kind.rawValue] ?? [] { lines.append("  \(kind.rawValue): \(example)") }
+            let shown = details[kind.rawValue] ?? []
+            lines.append(contentsOf: shown.map { "  " + $0 })
+            let total = violations[kind.rawValue] ?? 0
+            if shown.count == Self.detailsPerKind, total > shown.count { lines.append("  \(kind.rawValue): … see the violations file") }
         }
+        if let violationsFile, violationTotal > 0 { lines.append("every violation: \(violationsFile)") }
         lines.append("")
         lines.append(passed ? "PASS: every invariant held" : "FAIL: \(violationTotal) violations")
         return lines.joined(separator: "\n")
+    }
+
+    /// Violations by the kind of the fault before them: one row per fault kind of the schedule
+    /// (and `none`), one column per violation kind that occurred.
+    var faultTable: [String] {
+        let rows = [ViolationTally.noFault] + FaultKind.allCases.map(\.rawValue).filter { perKind[$0] != nil }
+        let columns = ViolationKind.allCases.map(\.rawValue).filter { (violations[$0] ?? 0) > 0 }
+        var lines = ["violations by the fault before them:"]
+        lines.append(pad("after", 11) + pad("total", 7) + columns.map { pad($0, $0.count + 2) }.joined())
+        for row in rows {
+            let counts = violationsByFault[row] ?? [:]
+            let total = counts.values.reduce(0, +)
+            lines.append(pad(row, 11) + pad("\(total)", 7) + columns.map { pad("\(counts[$0] ?? 0)", $0.count + 2) }.joined())
+        }
+        lines.append("")
+        return lines
     }
 
     private func describe(_ summary: DurationSummary) -> String {

@@ -21,6 +21,19 @@ struct ChaosRunSettings: Sendable {
     var workDir: String
     var failoverBound: Double
     var presenceBound: Double
+    /// Fault kinds of the schedule.
+    var kinds: [FaultKind] = FaultKind.processKinds
+    /// Set: run the nodes on this many netbed hosts (network namespaces) instead of loopback.
+    var hosts: Int?
+    /// `tests/netbed/netbed.py`.
+    var netbedScript = "tests/netbed/netbed.py"
+    /// The bed's `--subnet` (nil: netbed's default).
+    var subnet: Int?
+    var bedName = NetBed.defaultName()
+    /// The nodes' history cap (cluster file), which the checker needs for the resume and lost rules.
+    var historyLimit = LocalCluster.defaultHistoryLimit
+    /// `InvariantChecker.liveGrace`.
+    var liveGrace = 3.0
     /// Longest wait for outstanding acks once sending stops.
     var drainTimeout: Double = 20
 }
@@ -28,7 +41,9 @@ struct ChaosRunSettings: Sendable {
 /// Runs one chaos session: cluster up, clients joined, traffic with faults on the schedule, a
 /// quiet period, then observations collected and checked.
 ///
-/// Phases: (1) start redis and nodes, wait until all are ready; (2) one watcher per node (a user
+/// Phases: (1) with `hosts`, `netbed.py up` (its `down` is registered with `ProcessRegistry`
+/// first, so it runs at exit, on error and on SIGINT, after the processes are stopped); start
+/// redis and nodes, wait until all are ready; (2) one watcher per node (a user
 /// joined to every room, never sending, never reconnecting: the presence probe of that node) and
 /// the checked clients, which join before any traffic; (3) traffic for `duration` seconds with the
 /// faults of the schedule, one at a time, each waiting for the previous one's recovery and
@@ -46,20 +61,39 @@ final class ChaosRunner: Sendable {
         self.settings = settings
         self.log = log
         let faultsPerKind = settings.urls == nil ? settings.faultsPerKind : 0
-        schedule = FaultSchedule(seed: settings.seed, nodes: settings.nodes, duration: settings.duration, faultsPerKind: faultsPerKind)
+        schedule = FaultSchedule(
+            seed: settings.seed, nodes: settings.nodes, duration: settings.duration, faultsPerKind: faultsPerKind, kinds: settings.kinds)
     }
 
     func run() async throws -> ChaosReport {
         try FileManager.default.createDirectory(atPath: settings.workDir, withIntermediateDirectories: true)
         var cluster: LocalCluster?
+        var bed: NetBed?
         let endpoints: [Endpoint]
         if let urls = settings.urls {
             endpoints = urls
         } else {
             let secret = "chaos-\(settings.seed)-\(UInt64.random(in: 0...UInt64.max))"
-            let local = try LocalCluster(
-                nodeCount: settings.nodes, nodeBinary: settings.nodeBinary, redisServer: settings.redisServer,
-                workDir: settings.workDir, secret: secret)
+            let local: LocalCluster
+            if let hosts = settings.hosts {
+                let netbed = NetBed(script: settings.netbedScript, name: settings.bedName)
+                bed = netbed
+                // Registered before `up`, so a half-made bed is taken down too (down is idempotent).
+                ProcessRegistry.shared.addCleanup { netbed.downBlocking() }
+                log("netbed up --name \(netbed.name) --hosts \(hosts) (\(settings.netbedScript))")
+                let info = try await netbed.up(hosts: hosts, subnet: settings.subnet)
+                log(
+                    "hosts: " + info.hosts.map { "n\($0.index)=\($0.address) (\($0.netns))" }.joined(separator: ", ")
+                        + ", gateway \(info.gateway)")
+                local = try LocalCluster(
+                    layout: .bed(info), redisPort: settings.redisServer == nil ? nil : LoopbackIO.freePorts(tcp: 1, udp: 0).tcp[0],
+                    nodeBinary: settings.nodeBinary, redisServer: settings.redisServer, workDir: settings.workDir, secret: secret,
+                    historyLimit: settings.historyLimit)
+            } else {
+                local = try LocalCluster(
+                    nodeCount: settings.nodes, nodeBinary: settings.nodeBinary, redisServer: settings.redisServer,
+                    workDir: settings.workDir, secret: secret, historyLimit: settings.historyLimit)
+            }
             cluster = local
             log("starting \(settings.nodes) nodes\(settings.redisServer == nil ? "" : " and redis") (logs in \(settings.workDir))")
             do {
@@ -71,7 +105,7 @@ final class ChaosRunner: Sendable {
             endpoints = local.endpoints
         }
         do {
-            let report = try await session(cluster: cluster, endpoints: endpoints)
+            let report = try await session(cluster: cluster, bed: bed, endpoints: endpoints)
             await cluster?.stop()
             return report
         } catch {
@@ -80,7 +114,7 @@ final class ChaosRunner: Sendable {
         }
     }
 
-    private func session(cluster: LocalCluster?, endpoints: [Endpoint]) async throws -> ChaosReport {
+    private func session(cluster: LocalCluster?, bed: NetBed?, endpoints: [Endpoint]) async throws -> ChaosReport {
         let tag = String(UInt64.random(in: 0...UInt64.max) % 1_000_000_000, radix: 36)
         let rooms = (0..<settings.rooms).map { "chaos-\(tag)-r\($0)" }
         let group = MultiThreadedEventLoopGroup.singleton
@@ -116,7 +150,8 @@ final class ChaosRunner: Sendable {
         var outcomes: [FaultOutcome] = []
         if let cluster {
             let injector = FaultInjector(
-                cluster: cluster, probe: probe, clock: clock, rooms: Array(rooms.prefix(100)), presenceBound: settings.presenceBound,
+                cluster: cluster, bed: bed, probe: probe, clock: clock, rooms: Array(rooms.prefix(100)),
+                presenceBound: settings.presenceBound,
                 log: log)
             for fault in schedule.faults {
                 let due = trafficStart + fault.at
@@ -154,16 +189,28 @@ final class ChaosRunner: Sendable {
 
         let observations = ChaosObservations(
             clients: observed, history: history, historyUnavailable: unreadable, faults: outcomes,
-            historyLimit: cluster == nil ? 1000 : LocalCluster.historyLimit)
-        let result = InvariantChecker(failoverBound: settings.failoverBound, presenceBound: settings.presenceBound).check(observations)
+            historyLimit: settings.historyLimit, nodeNames: cluster?.nodeIDs ?? endpoints.map { "\($0.host):\($0.port)" })
+        let checker = InvariantChecker(
+            failoverBound: settings.failoverBound, presenceBound: settings.presenceBound, liveGrace: settings.liveGrace)
+        let result = checker.check(observations)
         let setup = ChaosReport.Setup(
             nodes: endpoints.count, clients: settings.clients, rooms: settings.rooms, durationSeconds: settings.duration,
             seed: settings.seed, faultsPerKind: cluster == nil ? 0 : settings.faultsPerKind,
             history: settings.urls != nil ? "(existing cluster)" : (settings.redisServer == nil ? "in-memory" : "redis"),
             nodeBinary: settings.urls == nil ? settings.nodeBinary : "(existing cluster)", workDir: settings.workDir,
-            faultsPossible: cluster != nil)
+            faultsPossible: cluster != nil, placement: cluster?.layout.placement ?? "existing",
+            faultKinds: settings.kinds.map(\.rawValue), historyLimit: settings.historyLimit, liveGraceSeconds: settings.liveGrace)
         for outcome in outcomes where !outcome.note.isEmpty { log("fault #\(outcome.fault.index): \(outcome.note)") }
-        return ChaosReport(setup: setup, elapsed: elapsed, planned: schedule.faults.count, outcomes: outcomes, result: result)
+        var report = ChaosReport(
+            setup: setup, elapsed: elapsed, planned: schedule.faults.count, outcomes: outcomes, result: result, kinds: settings.kinds)
+        let file = settings.workDir + "/violations.txt"
+        let text = result.tally.sorted.map(\.line).joined(separator: "\n")
+        if (try? Data((text.isEmpty ? "" : text + "\n").utf8).write(to: URL(fileURLWithPath: file))) != nil { report.violationsFile = file }
+        // Everything the checker saw, to re-check or dig into a failing run (large: only then).
+        if !result.passed, let data = try? JSONEncoder().encode(observations) {
+            try? data.write(to: URL(fileURLWithPath: settings.workDir + "/observations.json"))
+        }
+        return report
     }
 
     private func waitReady(_ clients: [ChaosClient], seconds: Double) async {

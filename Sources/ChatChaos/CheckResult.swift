@@ -9,6 +9,8 @@ struct CheckResult: Sendable, Hashable, Codable {
         var acked = 0
         /// Messages received by clients, all kinds (live, resume, fill), summed over clients.
         var delivered = 0
+        /// Of those, live `message` frames.
+        var deliveredLive = 0
         /// Messages the history route returned at the end, all rooms.
         var inHistory = 0
         var reconnects = 0

@@ -2,11 +2,15 @@
     import Glibc
 #endif
 
-/// Carries out one planned fault on a local cluster and measures it: sends the signal, restarts
-/// or resumes the node, waits for /readyz, and meanwhile measures how long the node's presence
-/// probe (its watcher user) stays in the rooms' member lists as seen from the other nodes.
+/// Carries out one planned fault on a cluster this tool started and measures it: sends the signal
+/// and restarts or resumes the node, or (network faults) has the netbed apply the fault to the
+/// node's host and heals that host after `recoverAfter`; then waits for /readyz, and meanwhile
+/// measures how long the node's presence probe (its watcher user) stays in the rooms' member lists
+/// as seen from the other nodes.
 struct FaultInjector: Sendable {
     let cluster: LocalCluster
+    /// The test network (network faults need it).
+    let bed: NetBed?
     let probe: ClusterProbe
     let clock: RunClock
     let rooms: [String]
@@ -20,10 +24,12 @@ struct FaultInjector: Sendable {
         var note = ""
         let startedAt = clock.now()
         log("\(format(startedAt)) s: fault #\(fault.index) \(fault.kind.rawValue) \(id)")
-        // A paused node's users can only leave while it is paused (it takes them back when it
-        // resumes), so their measurement ends with the pause instead of waiting out the bound.
-        let presenceLimit = fault.kind == .pause ? fault.recoverAfter + 1 : presenceBound + 5
-        async let presence = measurePresence(watcher: watcher, faulted: fault.node, since: startedAt, limit: presenceLimit)
+        // A paused or cut-off node's users can only leave while the fault lasts (the node takes
+        // them back when it returns), so their measurement ends with the fault instead of waiting
+        // out the bound. Loss and delay take nobody out: nothing to measure.
+        let presenceLimit = fault.kind.presenceMustClear ? presenceBound + 5 : fault.recoverAfter + 1
+        async let presence =
+            fault.kind.takesNodeOut ? measurePresence(watcher: watcher, faulted: fault.node, since: startedAt, limit: presenceLimit) : nil
         switch fault.kind {
         case .kill:
             node.signal(SIGKILL)
@@ -45,6 +51,8 @@ struct FaultInjector: Sendable {
             node.signal(SIGSTOP)
             await sleep(fault.recoverAfter)
             node.signal(SIGCONT)
+        case .partition, .asym, .route, .vanish, .loss, .delay:
+            note = await network(fault)
         }
         var recoveredAt: Double?
         let deadline = clock.now() + 30
@@ -58,6 +66,24 @@ struct FaultInjector: Sendable {
         let cleaned = await presence
         return FaultOutcome(
             fault: fault, startedAt: startedAt, recoveredAt: recoveredAt, presenceCleanedAfter: cleaned, note: note)
+    }
+
+    /// `netbed.py fault --kind K --host I`, wait, `netbed.py heal --host I`; returns a note on failure.
+    private func network(_ fault: PlannedFault) async -> String {
+        guard let bed else { return "no test network: \(fault.kind.rawValue) needs --hosts" }
+        var note = ""
+        do {
+            try await bed.fault(fault.kind, host: fault.node + 1)
+        } catch {
+            note = "\(error)"
+        }
+        await sleep(fault.recoverAfter)
+        do {
+            try await bed.heal(host: fault.node + 1)
+        } catch {
+            note += (note.isEmpty ? "" : "; ") + "\(error)"
+        }
+        return note
     }
 
     private func restart(_ node: ManagedProcess) -> String {

@@ -21,13 +21,17 @@ struct Endpoint: Sendable, Hashable {
     }
 }
 
-/// The processes of a local cluster this tool started: an optional redis-server and one chat-node
-/// per entry of a cluster file it wrote (free ports, everything on 127.0.0.1). Nodes are started
-/// as `chat-node serve --config FILE --node nI`, with generous send limits so clients are never
-/// `rate_limited`, and a history limit high enough that history keeps every message of a run.
+/// The processes of a cluster this tool started: an optional redis-server and one chat-node per
+/// node of a `ClusterLayout` (on loopback, or in the network namespaces of a netbed), from a
+/// cluster file it wrote. Nodes are started as `chat-node serve --config FILE --node nI`, with
+/// generous send limits so clients are never `rate_limited`, and a history limit high enough that
+/// history keeps every message of a run.
 struct LocalCluster: Sendable {
-    static let historyLimit = 100_000
+    /// Default messages kept per room: enough that history keeps every message of a run.
+    static let defaultHistoryLimit = 100_000
 
+    let historyLimit: Int
+    let layout: ClusterLayout
     let nodeIDs: [String]
     let endpoints: [Endpoint]
     let nodes: [ManagedProcess]
@@ -35,56 +39,50 @@ struct LocalCluster: Sendable {
     let redisPort: Int?
     let configPath: String
 
-    /// Plans the cluster and writes its file; starts nothing.
-    init(nodeCount: Int, nodeBinary: String, redisServer: String?, workDir: String, secret: String) throws {
+    /// Plans a loopback cluster of `nodeCount` nodes on free ports.
+    init(nodeCount: Int, nodeBinary: String, redisServer: String?, workDir: String, secret: String, historyLimit: Int) throws {
         let ports = LoopbackIO.freePorts(tcp: 2 * nodeCount + 1, udp: nodeCount)
-        nodeIDs = (1...nodeCount).map { "n\($0)" }
-        endpoints = (0..<nodeCount).map { Endpoint(host: "127.0.0.1", port: ports.tcp[2 * $0]) }
+        let layout = ClusterLayout.loopback(count: nodeCount, tcp: ports.tcp, udp: ports.udp)
+        try self.init(
+            layout: layout, redisPort: redisServer == nil ? nil : ports.tcp[2 * nodeCount], nodeBinary: nodeBinary,
+            redisServer: redisServer, workDir: workDir, secret: secret, historyLimit: historyLimit)
+    }
+
+    /// Plans the cluster of `layout` and writes its file; starts nothing.
+    init(
+        layout: ClusterLayout, redisPort: Int?, nodeBinary: String, redisServer: String?, workDir: String, secret: String,
+        historyLimit: Int
+    ) throws {
+        self.layout = layout
+        self.historyLimit = historyLimit
+        nodeIDs = layout.nodes.map(\.id)
+        endpoints = layout.endpoints
         configPath = workDir + "/cluster.json"
-        if let redisServer {
-            let port = ports.tcp[2 * nodeCount]
-            redisPort = port
+        if let redisServer, let redisPort {
+            self.redisPort = redisPort
             try FileManager.default.createDirectory(atPath: workDir + "/redis", withIntermediateDirectories: true)
             redis = ManagedProcess(
                 name: "redis", executable: redisServer,
                 arguments: [
-                    "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
+                    "--port", String(redisPort), "--bind", layout.redisHost, "--save", "", "--appendonly", "no", "--daemonize", "no",
                     "--dir", workDir + "/redis",
+                    // Off the loopback address (the bed's gateway) protected mode would refuse the nodes.
+                    "--protected-mode", layout.redisHost == "127.0.0.1" ? "yes" : "no",
                 ],
                 logPath: workDir + "/redis.log")
         } else {
-            redisPort = nil
+            self.redisPort = nil
             redis = nil
         }
-        var nodeEntries: [[String: Any]] = []
-        for index in 0..<nodeCount {
-            var entry: [String: Any] = ["id": "n\(index + 1)", "host": "127.0.0.1"]
-            entry["clientPort"] = ports.tcp[2 * index]
-            entry["internalPort"] = ports.tcp[2 * index + 1]
-            entry["gossipPort"] = ports.udp[index]
-            nodeEntries.append(entry)
-        }
-        let redisURL: Any
-        if let redisPort { redisURL = "redis://127.0.0.1:\(redisPort)" } else { redisURL = NSNull() }
-        let limits: [String: Int] = [
-            "maxFrameBytes": 65536, "maxTextLength": 4000, "sendsPerSecond": 100_000, "sendBurst": 100_000,
-            "outboundQueueFrames": 65536, "maxRoomsPerConnection": 100,
-        ]
-        var file: [String: Any] = [:]
-        file["secret"] = secret
-        file["redis"] = redisURL
-        file["history"] = ["limit": Self.historyLimit]
-        file["ring"] = ["virtualNodes": NSNull()]
-        file["auth"] = ["secret": NSNull()]
-        file["limits"] = limits
-        file["nodes"] = nodeEntries
-        let data = try JSONSerialization.data(withJSONObject: file, options: [.prettyPrinted, .sortedKeys])
+        let data = try layout.clusterFile(secret: secret, redisPort: redisPort, historyLimit: historyLimit)
         try data.write(to: URL(fileURLWithPath: configPath))
         let configPath = self.configPath
-        nodes = nodeIDs.map { id in
-            ManagedProcess(
-                name: id, executable: nodeBinary, arguments: ["serve", "--config", configPath, "--node", id],
-                logPath: workDir + "/\(id).log")
+        let ip = ClusterLayout.findIP()
+        nodes = layout.nodes.indices.map { index in
+            let command = layout.command(node: index, nodeBinary: nodeBinary, configPath: configPath, ipBinary: ip)
+            return ManagedProcess(
+                name: layout.nodes[index].id, executable: command.executable, arguments: command.arguments,
+                logPath: workDir + "/\(layout.nodes[index].id).log")
         }
     }
 
@@ -94,7 +92,7 @@ struct LocalCluster: Sendable {
         if let redis, let redisPort {
             try redis.start()
             let deadline = ContinuousClock.now + .seconds(10)
-            while !(await LoopbackIO.redisPing(port: redisPort)) {
+            while !(await LoopbackIO.redisPing(host: layout.redisHost, port: redisPort)) {
                 guard ContinuousClock.now < deadline, redis.isRunning else { throw ChaosError.setup("redis-server did not answer PING") }
                 try await Task.sleep(for: .milliseconds(50))
             }

@@ -47,10 +47,10 @@ enum LoopbackIO {
         return try parse(bytes)
     }
 
-    /// True if a redis-server answers PING on 127.0.0.1:port.
-    static func redisPing(port: Int) async -> Bool {
+    /// True if a redis-server answers PING on host:port.
+    static func redisPing(host: String = "127.0.0.1", port: Int) async -> Bool {
         let bytes = try? await exchange(
-            host: "127.0.0.1", port: port, request: "PING\r\n", timeout: .seconds(1),
+            host: host, port: port, request: "PING\r\n", timeout: .seconds(1),
             complete: { $0.contains(UInt8(ascii: "\n")) })
         return bytes.map { String(decoding: $0, as: UTF8.self).hasPrefix("+PONG") } ?? false
     }

@@ -93,10 +93,17 @@ final class ManagedProcess: Sendable {
     }
 }
 
-/// Every process this tool started, so an interrupt or an early exit stops them all (by PID).
+/// Every process this tool started, so an interrupt or an early exit stops them all (by PID),
+/// and the clean-ups to run after them (taking the test network down).
 final class ProcessRegistry: Sendable {
     static let shared = ProcessRegistry()
     private let processes = Mutex<[ManagedProcess]>([])
+    private let cleanups = Mutex<[@Sendable () -> Void]>([])
+
+    /// Runs `cleanup` once, after every process has been stopped (at exit, on error or SIGINT).
+    func addCleanup(_ cleanup: @escaping @Sendable () -> Void) {
+        cleanups.withLock { $0.append(cleanup) }
+    }
 
     func add(_ process: ManagedProcess) {
         processes.withLock { $0.append(process) }
@@ -107,6 +114,11 @@ final class ProcessRegistry: Sendable {
         let all = processes.withLock { $0 }
         for process in all.reversed() { process.signal(SIGCONT) }
         for process in all.reversed() { process.stopBlocking() }
+        let pending = cleanups.withLock { list in
+            defer { list.removeAll() }
+            return list
+        }
+        for cleanup in pending.reversed() { cleanup() }
     }
 
     /// Installs SIGINT/SIGTERM handlers that stop every child and exit with 130.

@@ -16,6 +16,8 @@ struct Delivery: Sendable, Hashable, Codable {
     var kind: DeliveryKind
     /// Seconds since the run started.
     var at: Double
+    /// The client's connection (`ConnectionSpan.generation`) it arrived on.
+    var generation = 1
 }
 
 /// One ack a sender received for one of its messages.
@@ -32,7 +34,10 @@ struct SendObservation: Sendable, Hashable, Codable {
     var room: String
     var id: String
     var user: String
+    /// When the client created the message (it may not be connected then).
     var firstSentAt: Double
+    /// When the first `send` frame for it was written (nil: never, no connection was joined).
+    var firstAttemptAt: Double?
     var attempts: Int
     /// Every ack received for this id, in order (more than one after retries; all must agree).
     var acks: [AckObservation]
@@ -58,6 +63,21 @@ struct ClientObservations: Sendable, Hashable, Codable {
     var streams: [RoomStream]
     var errorsByCode: [String: Int]
     var reconnects: Int
+    /// Every connection the client made or tried, oldest first.
+    var spans: [ConnectionSpan] = []
+    /// When this record was taken (seconds since the run started): connections still open then
+    /// count as open until this time.
+    var observedAt: Double = 0
+
+    /// The connection with this generation.
+    func span(_ generation: Int) -> ConnectionSpan? {
+        spans.first { $0.generation == generation }
+    }
+
+    /// The connection that was open (or being opened) at `time`.
+    func span(at time: Double) -> ConnectionSpan? {
+        spans.last { $0.startedAt <= time && ($0.closedAt ?? observedAt) >= time }
+    }
 }
 
 /// What happened to one planned fault when it ran.
@@ -82,8 +102,16 @@ struct ChaosObservations: Sendable, Hashable, Codable {
     /// Rooms whose history could not be read (e.g. no node answered).
     var historyUnavailable: [String]
     var faults: [FaultOutcome]
-    /// Messages kept per room by the nodes; older ones are legitimately absent from history.
+    /// Messages kept per room by the nodes (their `--history-limit`); older ones are legitimately
+    /// absent from history, and a resume may be `truncated` only when more than this many were missed.
     var historyLimit: Int
+    /// Node ids by endpoint index (`n1`, ...), for reports.
+    var nodeNames: [String] = []
+
+    /// The name of the node at endpoint `index`.
+    func nodeName(_ index: Int) -> String {
+        index < nodeNames.count ? nodeNames[index] : "n\(index + 1)"
+    }
 }
 
 /// One message as the history route returned it.

@@ -29,15 +29,31 @@ import Testing
         #expect(times.allSatisfy { $0 > 0 && $0 < 60 })
         for fault in schedule.faults {
             #expect((0..<5).contains(fault.node))
-            switch fault.kind {
-            case .kill: #expect(FaultSchedule.killRestartDelay.contains(fault.recoverAfter))
-            case .term: #expect(FaultSchedule.termRestartDelay.contains(fault.recoverAfter))
-            case .pause: #expect(FaultSchedule.pauseLength.contains(fault.recoverAfter))
-            }
+            #expect(fault.kind.recoverRange.contains(fault.recoverAfter))
         }
         for (previous, next) in zip(schedule.faults, schedule.faults.dropFirst()) {
             #expect(previous.node != next.node)
         }
+    }
+
+    @Test func networkKindsJoinTheScheduleAndOldSeedsReplay() {
+        let process = FaultSchedule(seed: 7, nodes: 3, duration: 60, faultsPerKind: 2)
+        #expect(FaultSchedule(seed: 7, nodes: 3, duration: 60, faultsPerKind: 2, kinds: [.pause, .kill, .term]) == process)
+        let all = FaultSchedule(seed: 7, nodes: 3, duration: 90, faultsPerKind: 2, kinds: FaultKind.processKinds + FaultKind.networkKinds)
+        #expect(all.faults.count == 18)
+        #expect(all.countsByKind.values.allSatisfy { $0 == 2 } && all.countsByKind.count == 9)
+        for fault in all.faults { #expect(fault.kind.recoverRange.contains(fault.recoverAfter)) }
+        #expect(
+            all == FaultSchedule(seed: 7, nodes: 3, duration: 90, faultsPerKind: 2, kinds: FaultKind.networkKinds + FaultKind.processKinds))
+        let onlyNetwork = FaultSchedule(seed: 7, nodes: 3, duration: 60, faultsPerKind: 1, kinds: [.partition, .vanish])
+        #expect(Set(onlyNetwork.faults.map(\.kind)) == [.partition, .vanish])
+    }
+
+    @Test func faultKindListsParseWithStopAsPause() throws {
+        #expect(try FaultKind.parseList("kill,term,stop", allowed: FaultKind.processKinds) == [.kill, .term, .pause])
+        #expect(try FaultKind.parseList("", allowed: FaultKind.processKinds).isEmpty)
+        #expect(try FaultKind.parseList("vanish, loss", allowed: FaultKind.networkKinds) == [.vanish, .loss])
+        #expect(throws: FaultKindListError.self) { try FaultKind.parseList("kill,partition", allowed: FaultKind.processKinds) }
     }
 
     @Test func noFaultsWithoutNodesOrFaultsPerKind() {

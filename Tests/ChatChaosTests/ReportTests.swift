@@ -9,7 +9,7 @@ import Testing
             nodes: 3, clients: 2, rooms: 1, durationSeconds: 10, seed: 1, faultsPerKind: 1, history: "redis", nodeBinary: "x",
             workDir: "/tmp", faultsPossible: true)
         let result = InvariantChecker().check(builder.observations)
-        return ChaosReport(setup: setup, elapsed: 12, planned: 3, outcomes: builder.faults, result: result)
+        return ChaosReport(setup: setup, elapsed: 12, planned: 3, outcomes: builder.faults, result: result, kinds: FaultKind.processKinds)
     }
 
     @Test func jsonLineCarriesTheHeadlineCounters() throws {
@@ -30,7 +30,25 @@ import Testing
         #expect(report(.clean()).table.contains("PASS"))
         var broken = ObservationBuilder.clean()
         broken.editStream(client: 0) { $0.swapAt(0, 1) }
-        #expect(report(broken).table.contains("order_violation       1   <-- VIOLATION"))
+        #expect(report(broken).table.contains("order_violations          1   <-- VIOLATION"))
+    }
+
+    @Test func everyKindIsCountedInTheJSONWithDetailsAndTheFaultBreakdown() throws {
+        var builder = ObservationBuilder.clean()
+        builder.editStream(client: 0) { $0.remove(at: 2) }
+        let line = report(builder).jsonLine
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let violations = try #require(json["violations"] as? [String: Int])
+        #expect(Set(violations.keys) == Set(ViolationKind.allCases.map(\.rawValue)))
+        #expect(violations["gaps_on_live_connections"] == 1 && json["gaps_on_live_connections"] as? Int == 1)
+        for name in ["resume_gaps", "lost_acked", "seq_conflicts", "message_two_seqs", "id_two_seqs", "unanswered_sends"] {
+            #expect(violations[name] == 0, "\(name)")
+        }
+        let byFault = try #require(json["violations_by_fault"] as? [String: [String: Int]])
+        #expect(byFault == ["none": ["gaps_on_live_connections": 1, "unfilled_gaps": 1, "missed_deliveries": 1]])
+        let details = try #require(json["details"] as? [String: [String]])
+        #expect(details["gaps_on_live_connections"]?.first?.contains("seqs 3–3") == true)
+        #expect(report(builder).table.contains("violations by the fault before them:"))
     }
 
     @Test func httpParsingHandlesLengthAndChunked() throws {
