@@ -88,11 +88,13 @@ public final class ChatCluster: Service, Sendable {
         }
     }
 
-    /// Rooms ordered by `node` right now, asked over its link (this node's count directly).
+    /// Rooms ordered by `node` right now, asked over its link (this node's count directly). A
+    /// member that does not answer within 300 ms (cut off, paused) gets nil: `/cluster` must stay
+    /// fast exactly when an operator looks at it, during an outage.
     public func roomsOwned(by node: String) async -> Int? {
         if node == nodeID { return owner.roomCount }
         guard let link = peers.link(to: node),
-            case .statsReply(_, let rooms) = try? await link.request({ .stats(corr: $0) })
+            case .statsReply(_, let rooms) = try? await link.request(timeout: .milliseconds(300), { .stats(corr: $0) })
         else { return nil }
         return Int(rooms)
     }

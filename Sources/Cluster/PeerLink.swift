@@ -79,7 +79,7 @@ final class PeerLink: @unchecked Sendable {
     /// Sends a request and waits for its reply. `onReply` runs on the link's event loop in frame
     /// order, before any later push is handled: use it for work that must precede those pushes.
     func request(
-        _ make: (UInt64) -> InternalFrame, onReply: @escaping (InternalFrame) -> Void = { _ in }
+        timeout: TimeAmount? = nil, _ make: (UInt64) -> InternalFrame, onReply: @escaping (InternalFrame) -> Void = { _ in }
     ) async throws -> InternalFrame {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<InternalFrame, any Error>) in
             let sent: (LinkWriter, UInt64, InternalFrame)? = lock.withLock {
@@ -101,7 +101,7 @@ final class PeerLink: @unchecked Sendable {
             }
             ClusterMetrics.forwarded.increment()
             writer.write(frame.encoded)
-            writer.channel.eventLoop.scheduleTask(in: requestTimeout) { [self] in
+            writer.channel.eventLoop.scheduleTask(in: timeout ?? requestTimeout) { [self] in
                 let timedOut = lock.withLock { pending.removeValue(forKey: corr) }
                 timedOut?.fail(ProtocolError(.unavailable, "\(peerID) did not answer in time; retry"))
             }

@@ -4,7 +4,10 @@ keep a healed member dead)."""
 
 from __future__ import annotations
 
+import json
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +16,16 @@ from netbed_harness import time_until, views
 IDS = ("n1", "n2", "n3")
 HEAL_BOUND = 5.0
 REPORT_BOUND = 30.0  # how long we keep measuring after the bound, to print what it really took
+# Measured times are appended here (one JSON object per line) for BENCHMARKS.md; NETBED_REPEAT=k
+# runs each scenario k times (CI: once).
+TIMES = Path(os.environ.get("NETBED_TIMES", "test-output/netbed/heal-times.jsonl"))
+REPEAT = int(os.environ.get("NETBED_REPEAT", "1"))
+
+
+def record(**fields) -> None:
+    TIMES.parent.mkdir(parents=True, exist_ok=True)
+    with TIMES.open("a") as f:
+        f.write(json.dumps(fields) + "\n")
 
 
 def fault_then_heal(bed_cluster, kind: str, seconds: float) -> None:
@@ -44,16 +57,27 @@ def fault_then_heal(bed_cluster, kind: str, seconds: float) -> None:
         pytest.fail(f"after healing the {kind}, not every node saw {IDS} alive within {REPORT_BOUND}s: {views(nodes)}")
     print(f"after healing the {kind}: every node sees every member alive {t:.2f}s after the heal "
           f"(bound {HEAL_BOUND}s)")
+    record(kind=kind, fault_seconds=seconds, all_alive_after_heal=round(t, 3))
     ready = time_until(lambda: all(n.ready() for n in nodes), 10)
     print(f"  and /readyz 200 everywhere {time.monotonic() - t_heal:.2f}s after the heal" if ready is not None
           else "  /readyz not 200 everywhere within 10s more")
     assert t <= HEAL_BOUND, f"every member alive everywhere took {t:.2f}s after the heal (bound {HEAL_BOUND}s)"
 
 
-def test_route_failure_heals(bed_cluster):
+@pytest.mark.parametrize("run", range(REPEAT))
+def test_route_failure_heals(bed_cluster, run):
     fault_then_heal(bed_cluster, "route", 10.0)
 
 
+@pytest.mark.parametrize("run", range(REPEAT))
+@pytest.mark.parametrize("kind", ["asym", "vanish"])
+def test_asymmetric_partition_and_vanished_host_heal(bed_cluster, kind, run):
+    """Host 1 hears nothing from its peers (asym), or its link goes down (vanish: no RST, no FIN),
+    for 12 s: long enough for both sides to declare each other dead."""
+    fault_then_heal(bed_cluster, kind, 12.0)
+
+
 @pytest.mark.timeout(180)
-def test_silent_partition_40s_heals(bed_cluster):
+@pytest.mark.parametrize("run", range(REPEAT))
+def test_silent_partition_40s_heals(bed_cluster, run):
     fault_then_heal(bed_cluster, "partition", 40.0)

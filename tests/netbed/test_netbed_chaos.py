@@ -1,0 +1,93 @@
+"""`chat-chaos --hosts 5` on the test bed: five nodes in their own namespaces, Redis and 20 clients
+on the bridge, and every fault kind while traffic flows: kill, term and stop of a node process, and
+on the network a silent partition, an asymmetric partition, blackholed routes, a vanished host,
+packet loss and delay (one of each, seeded: the schedule replays exactly).
+
+Asserted as usual, whatever the fault: every faulted node is ready again, every client rejoins,
+every room accepts sends again within the failover bound, the dead node's users leave presence,
+history stays readable, and no send stays unanswered past the bound.
+
+The split-brain checks (lost acked messages, seq conflicts, and the gaps, resume holes and order
+breaks that follow when both sides of a partition ordered the same room) are expected to fail until
+issue 10 ("Rooms that stay correct under partitions") lands: when only those fail the test xfails
+with their counts per fault kind; when they pass, it passes. Issue 10 turns this into a plain
+assertion.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from chat_harness import LOG_DIR, NODE_BIN
+from netbed_harness import require_bed
+
+CHAOS_BIN = Path(os.environ.get("CHAT_CHAOS_BIN") or NODE_BIN.parent / "chat-chaos")
+NETBED = Path(__file__).resolve().parent / "netbed.py"
+NET_FAULTS = ["partition", "asym", "route", "vanish", "loss", "delay"]
+PROCESS_FAULTS = ["kill", "term", "stop"]
+SEED = int(os.environ.get("NETBED_CHAOS_SEED", "5"))
+
+# What a split brain produces (DESIGN invariants 1, 2 and 5), fixed by issue 10.
+SPLIT_BRAIN = {
+    "lost_acked", "seq_conflicts", "message_two_seqs", "id_two_seqs", "missed_deliveries", "unfilled_gaps",
+    "gaps_on_live_connections", "resume_gaps", "order_violations", "duplicates",
+}
+# Everything else must hold already.
+MUST_HOLD = {
+    "unanswered_sends", "slow_failover", "presence_not_cleaned", "nodes_not_recovered", "clients_not_rejoined",
+    "history_unreadable",
+}
+
+pytestmark = pytest.mark.timeout(420)
+
+
+def test_chaos_on_five_hosts_with_every_fault_kind():
+    require_bed()
+    assert CHAOS_BIN.exists(), f"chat-chaos binary {CHAOS_BIN} does not exist (build it or set CHAT_CHAOS_BIN)"
+    work = LOG_DIR / f"netbed-chaos-{uuid.uuid4().hex[:6]}"
+    argv = [
+        str(CHAOS_BIN), "--hosts", "5", "--clients", "20", "--rooms", "4", "--duration", "50",
+        "--faults", ",".join(PROCESS_FAULTS), "--net-faults", ",".join(NET_FAULTS), "--faults-per-kind", "1",
+        "--seed", str(SEED), "--node-binary", str(NODE_BIN), "--netbed", str(NETBED), "--work-dir", str(work), "--json",
+    ]
+    # SIGINT on timeout: chat-chaos stops every process it started (by PID) and tears the bed down.
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=360)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(2)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        pytest.fail(f"chat-chaos --hosts did not finish within 360 s\n{err[-4000:]}")
+    print(err[-6000:])
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    assert proc.returncode in (0, 1), f"chat-chaos could not run (exit {proc.returncode}):\n{err[-4000:]}"
+    assert len(lines) == 1, f"expected one JSON report line:\n{out}\n{err[-4000:]}"
+    report = json.loads(lines[0])
+
+    injected = report["faults_injected"]
+    expected = {("pause" if k == "stop" else k): 1 for k in PROCESS_FAULTS + NET_FAULTS}
+    assert injected == expected, f"faults injected {injected}, planned {expected}"
+    violations = report["violations"]
+    assert set(violations) == SPLIT_BRAIN | MUST_HOLD, f"unknown violation kinds: {set(violations) ^ (SPLIT_BRAIN | MUST_HOLD)}"
+
+    held = {k: violations[k] for k in MUST_HOLD if violations[k]}
+    assert not held, f"violations that no split brain explains: {held}; details in {work}/violations.txt"
+    split = {k: violations[k] for k in SPLIT_BRAIN if violations[k]}
+    if split:
+        by_fault = {
+            fault: {k: n for k, n in kinds.items() if n} for fault, kinds in report.get("violations_by_fault", {}).items()
+        }
+        pytest.xfail(
+            f"split brain until issue 10 (Rooms that stay correct under partitions) lands: {split}; "
+            f"by the fault before them: { {f: v for f, v in by_fault.items() if v} }; details in {work}/violations.txt")
+    assert report["passed"], report
