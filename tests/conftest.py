@@ -1052,3 +1052,29 @@ def wait_peer_closed(sock: socket.socket, timeout: float = 5.0) -> bool:
             return False
         if not data:
             return True
+
+
+# --------------------------------------------------------------------------------------------
+# chat-chaos
+# --------------------------------------------------------------------------------------------
+
+CHAOS_BIN = Path(os.environ.get("CHAT_CHAOS_BIN") or NODE_BIN.parent / "chat-chaos")
+
+
+def run_chaos(*args: str, timeout: float) -> subprocess.CompletedProcess:
+    """Runs chat-chaos (CHAOS_BIN) to completion. On timeout it gets SIGINT, on which it stops every
+    node and Redis it started (by PID) and tears down any test bed it made, then the test fails."""
+    if not CHAOS_BIN.exists():
+        pytest.fail(f"chat-chaos binary {CHAOS_BIN} does not exist (build it or set CHAT_CHAOS_BIN)")
+    proc = subprocess.Popen([str(CHAOS_BIN), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        pytest.fail(f"chat-chaos did not finish within {timeout}s\n{err[-4000:]}")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

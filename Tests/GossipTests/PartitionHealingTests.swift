@@ -14,6 +14,15 @@ struct PartitionHealingTests {
     /// refutations spread the news.
     static let healBound: Duration = .seconds(3)
 
+    /// Heals the network now and returns how long it took until every running node saw every
+    /// other running node alive (fails the test, naming the seed, if that never happens).
+    static func healAndMeasure(_ sim: SWIMSimulation, seed: UInt64) async throws -> Duration {
+        let healedAt = sim.now
+        sim.heal()
+        let converged = await Sim.wait(sim, timeout: .seconds(30)) { $0.runningNodesConverged }
+        return try #require(converged.map { $0 - healedAt }, "seed \(seed): never converged after healing")
+    }
+
     /// Five nodes joined through n0; n0 is then killed for good, so the seed every node knows is
     /// gone. The other four split 2 | 2 for `length`, then the network heals.
     @Test(
@@ -29,10 +38,7 @@ struct PartitionHealingTests {
         // Both sides declared the other dead (the partition was real).
         #expect(sim.status(of: "n3", at: "n1") == .dead, "seed \(seed)")
         #expect(sim.status(of: "n1", at: "n4") == .dead, "seed \(seed)")
-        let healedAt = sim.now
-        sim.heal()
-        let converged = await Sim.wait(sim, timeout: .seconds(30)) { $0.runningNodesConverged }
-        let took = try #require(converged.map { $0 - healedAt }, "seed \(seed): never converged after healing")
+        let took = try await Self.healAndMeasure(sim, seed: seed)
         #expect(took <= Self.healBound, "seed \(seed): converged \(took) after healing")
     }
 
@@ -42,10 +48,7 @@ struct PartitionHealingTests {
         try #require(formed != nil)
         sim.partition(["n1", "n2"], from: ["n0"], oneWay: true)
         await Sim.run(sim, for: .seconds(40))
-        let healedAt = sim.now
-        sim.heal()
-        let converged = await Sim.wait(sim, timeout: .seconds(30)) { $0.runningNodesConverged }
-        let took = try #require(converged.map { $0 - healedAt }, "seed \(seed): never converged after healing")
+        let took = try await Self.healAndMeasure(sim, seed: seed)
         #expect(took <= Self.healBound, "seed \(seed): converged \(took) after healing")
     }
 
@@ -56,10 +59,7 @@ struct PartitionHealingTests {
         sim.partition(["n2"], from: ["n0", "n1"])
         await Sim.run(sim, for: .seconds(40))
         #expect(sim.status(of: "n2", at: "n0") == .dead, "seed \(seed)")
-        let healedAt = sim.now
-        sim.heal()
-        let converged = await Sim.wait(sim, timeout: .seconds(30)) { $0.runningNodesConverged }
-        let took = try #require(converged.map { $0 - healedAt }, "seed \(seed): never converged after healing")
+        let took = try await Self.healAndMeasure(sim, seed: seed)
         // Loss can cost a re-probe or a correction: twice the bound.
         #expect(took <= Self.healBound * 2, "seed \(seed): converged \(took) after healing")
     }

@@ -14,17 +14,13 @@ started when it is interrupted.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 
-from chat_harness import LOG_DIR, NODE_BIN
+from chat_harness import LOG_DIR, NODE_BIN, run_chaos
 
-CHAOS_BIN = Path(os.environ.get("CHAT_CHAOS_BIN") or NODE_BIN.parent / "chat-chaos")
 FAULTS_PER_KIND = 2
 SEED = 20260101
 # Every violation kind the report counts (ViolationKind's raw values).
@@ -36,24 +32,6 @@ VIOLATION_KINDS = {
 }
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def run_chaos(*args: str, timeout: float) -> subprocess.CompletedProcess:
-    if not CHAOS_BIN.exists():
-        pytest.fail(f"chat-chaos binary {CHAOS_BIN} does not exist (build it or set CHAT_CHAOS_BIN)")
-    # SIGINT on timeout: chat-chaos then stops every node and redis it started (by PID).
-    proc = subprocess.Popen([str(CHAOS_BIN), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(2)
-        try:
-            out, err = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-        pytest.fail(f"chat-chaos did not finish within {timeout}s\n{err[-4000:]}")
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 @pytest.fixture(scope="module")

@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
-from chat_harness import LOG_DIR, NODE_BIN
+from chat_harness import LOG_DIR, NODE_BIN, run_chaos
 from netbed_harness import require_bed
 
-CHAOS_BIN = Path(os.environ.get("CHAT_CHAOS_BIN") or NODE_BIN.parent / "chat-chaos")
 NETBED = Path(__file__).resolve().parent / "netbed.py"
 NET_FAULTS = ["partition", "asym", "route", "vanish", "loss", "delay"]
 PROCESS_FAULTS = ["kill", "term", "stop"]
@@ -49,28 +47,16 @@ pytestmark = pytest.mark.timeout(420)
 
 def test_chaos_on_five_hosts_with_every_fault_kind():
     require_bed()
-    assert CHAOS_BIN.exists(), f"chat-chaos binary {CHAOS_BIN} does not exist (build it or set CHAT_CHAOS_BIN)"
     work = LOG_DIR / f"netbed-chaos-{uuid.uuid4().hex[:6]}"
-    argv = [
-        str(CHAOS_BIN), "--hosts", "5", "--clients", "20", "--rooms", "4", "--duration", "50",
+    result = run_chaos(
+        "--hosts", "5", "--clients", "20", "--rooms", "4", "--duration", "50",
         "--faults", ",".join(PROCESS_FAULTS), "--net-faults", ",".join(NET_FAULTS), "--faults-per-kind", "1",
         "--seed", str(SEED), "--node-binary", str(NODE_BIN), "--netbed", str(NETBED), "--work-dir", str(work), "--json",
-    ]
-    # SIGINT on timeout: chat-chaos stops every process it started (by PID) and tears the bed down.
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=360)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(2)
-        try:
-            out, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-        pytest.fail(f"chat-chaos --hosts did not finish within 360 s\n{err[-4000:]}")
+        timeout=360)
+    out, err = result.stdout, result.stderr
     print(err[-6000:])
     lines = [line for line in out.splitlines() if line.startswith("{")]
-    assert proc.returncode in (0, 1), f"chat-chaos could not run (exit {proc.returncode}):\n{err[-4000:]}"
+    assert result.returncode in (0, 1), f"chat-chaos could not run (exit {result.returncode}):\n{err[-4000:]}"
     assert len(lines) == 1, f"expected one JSON report line:\n{out}\n{err[-4000:]}"
     report = json.loads(lines[0])
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from chat_harness import unique
 from netbed_harness import history, post, room_owned_by, time_until, views
 
 FAILOVER_BOUND = 10.0
@@ -68,7 +67,6 @@ def test_vanished_host_fails_over(bed_cluster, run):
     assert [(m["seq"], m["id"]) for m in msgs] == [(1, "pre-0"), (2, "pre-1"), (3, "pre-2"), (4, "after-vanish")], msgs
 
     bed.heal(2)
-    t_heal = time.monotonic()
     back = time_until(lambda: all(n.alive_ids() >= {"n1", "n2", "n3"} for n in c.all()), 20)
     print(f"after the heal n2 is alive everywhere again in {back if back is None else round(back, 2)}s")
     assert back is not None, f"n2 not alive everywhere within 20s of the heal: {views(c.all())}"
