@@ -46,6 +46,14 @@ struct GossipResolver: Sendable {
         return .pending(request: request)
     }
 
+    /// The member at `target` stopped answering: if `target` is a name, resolve it again at the
+    /// next use (the host may have come back at another address) rather than after the interval.
+    mutating func invalidate(_ target: GossipAddress) {
+        guard var entry = names[target], !entry.inFlight else { return }
+        entry.resolvedAt = .min
+        names[target] = entry
+    }
+
     /// The answer of a background lookup (nil: it failed; the last good address stays in use and
     /// the name is tried again at the next use after `refreshInterval`).
     mutating func store(_ address: SocketAddress?, for target: GossipAddress, now: SWIMInstant) {

@@ -272,8 +272,9 @@ public final class GossipService: Service, Sendable {
                     case .pending(let request):
                         if request { work.toResolve.append(to) }
                     }
-                case .memberChanged:
+                case .memberChanged(let member):
                     changed = true
+                    if member.status == .suspect { s.resolver.invalidate(member.address) }
                 }
             }
             let endpoint = s.endpoint!

@@ -37,4 +37,17 @@ struct ResolverTests {
         r.store(nil, for: target, now: Self.t(15))
         #expect(r.address(of: target, now: Self.t(16)) == .resolved(moved, refresh: false))
     }
+
+    @Test("a member that stops answering has its name resolved again at the next send")
+    func invalidate() throws {
+        var r = GossipResolver()
+        let target = GossipAddress(host: "chat-3.example.org", port: 7946)
+        _ = r.address(of: target, now: Self.t(1))
+        let old = try SocketAddress(ipAddress: "10.0.0.3", port: 7946)
+        r.store(old, for: target, now: Self.t(1))
+        #expect(r.address(of: target, now: Self.t(2)) == .resolved(old, refresh: false))
+        r.invalidate(target)
+        #expect(r.address(of: target, now: Self.t(2)) == .resolved(old, refresh: true))
+        #expect(r.address(of: target, now: Self.t(2)) == .resolved(old, refresh: false))
+    }
 }
