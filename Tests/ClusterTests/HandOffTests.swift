@@ -69,11 +69,11 @@ struct HandOffTests {
         cluster.add("c")
         switch fault {
         case .claimAnswerLost:
-            cluster.loseNextReplyFrom.withLock { $0.insert(old) }
+            cluster.loseNextReplyFrom.withLock { _ = $0.insert(old) }
             cluster.setRing(after, on: after)
         case .firstSyncLost:
             let successor = HashRing(members: after, virtualNodes: 64).preferenceList(of: room, count: 2)[1]
-            cluster.loseNextReplyFrom.withLock { $0.insert(successor) }
+            cluster.loseNextReplyFrom.withLock { _ = $0.insert(successor) }
             cluster.setRing(after, on: after)
         case .newOwnerCrashed:
             cluster.setRing(after, on: after)

@@ -99,12 +99,12 @@ struct RoomOwnerTests {
         try await owner.join(room: "r", user: "alice", since: nil, subscriber: a) { _ in }
         for i in 1...6 { _ = try await owner.send(room: "r", user: "x", id: "\(i)", text: "t") }
         let again = RecordingSubscriber("a")
-        var missed: [UInt64] = []
+        let missed = Mutex<[UInt64]>([])
         try await owner.resubscribe(
             room: "r", since: 4, sessions: [UserSessions(user: "alice", count: 1), UserSessions(user: "amy", count: 2)],
             subscriber: again
-        ) { snapshot in missed = snapshot.messages.map(\.seq) }
-        #expect(missed == [5, 6])
+        ) { snapshot in missed.withLock { $0 = snapshot.messages.map(\.seq) } }
+        #expect(missed.withLock { $0 } == [5, 6])
         #expect(try await owner.info(room: "r").members == ["alice", "amy"])
         _ = try await owner.send(room: "r", user: "x", id: "7", text: "t")
         #expect(again.messageSeqs == [7], "pushes go to the new subscription")
