@@ -85,7 +85,7 @@ public final class RoomOwner: Sendable {
         reply: @escaping @Sendable (RoomSnapshot) -> Void
     ) async throws {
         try await read(name) { room in
-            try self.checkCurrent(subscriber)
+            try self.checkCurrent(subscriber, in: room)
             let (messages, truncated): ([ChatMessage], Bool) =
                 if let since {
                     room.machine.messages(since: since)
@@ -120,7 +120,7 @@ public final class RoomOwner: Sendable {
         reply: @escaping @Sendable (RoomSnapshot) -> Void
     ) async throws {
         try await read(name) { room in
-            try self.checkCurrent(subscriber)
+            try self.checkCurrent(subscriber, in: room)
             let node = subscriber.nodeID
             room.subscribers[node] = subscriber
             var wanted: [String: UInt32] = [:]
@@ -183,9 +183,18 @@ public final class RoomOwner: Sendable {
 
     /// A subscriber may register sessions only while its link is open and it is the node's
     /// current process: a request still in flight from an earlier process of a restarted node
-    /// must not bring that process's users back.
-    func checkCurrent(_ subscriber: any RoomSubscriber) throws {
+    /// must not bring that process's users back. Nor may a request still in flight on an older
+    /// link of the node (one that is closing: its node has already opened a new one) replace
+    /// the subscription the node made on its newer link: the old link's close would then
+    /// unsubscribe the node while it believes it is subscribed, and its clients would get
+    /// nothing more.
+    func checkCurrent(_ subscriber: any RoomSubscriber, in room: OwnedRoom) throws {
         guard subscriber.isActive else { throw ProtocolError(.unavailable, "the link closed; retry") }
+        if let registered = room.subscribers[subscriber.nodeID], registered !== subscriber, registered.isActive,
+            registered.link > subscriber.link
+        {
+            throw ProtocolError(.unavailable, "a newer link of \(subscriber.nodeID) is subscribed; retry on it")
+        }
         let current = bootOf(subscriber.nodeID)
         guard current.isEmpty || subscriber.boot == current else {
             throw ProtocolError(.unavailable, "\(subscriber.nodeID) restarted; retry from its current process")
