@@ -15,13 +15,16 @@ extension ChatCluster {
         async throws
     {
         try await routed(room) { target in
-            let add: @Sendable (RoomSnapshot) -> Void = { [local] snapshot in
+            let add: @Sendable (RoomSnapshot) -> Void = { [local, resubscribeSignal] snapshot in
                 let joined: ServerFrame? =
                     announce
                     ? .joined(
                         room: room, ref: ref, seq: snapshot.seq, history: snapshot.messages, members: snapshot.members,
                         truncated: snapshot.truncated) : nil
-                local.add(connection: connection, user: user, room: room, owner: target, snapshot: snapshot, joined: joined)
+                let subscribed = local.add(
+                    connection: connection, user: user, room: room, owner: target, snapshot: snapshot, joined: joined)
+                // The room's other clients still miss what the snapshot is ahead of them.
+                if !subscribed { resubscribeSignal.yield() }
             }
             if target == nodeID {
                 try await owner.join(room: room, user: user, since: since, subscriber: localSubscriber, reply: add)

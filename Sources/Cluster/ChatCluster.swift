@@ -293,7 +293,8 @@ public final class ChatCluster: Service, Sendable {
 
     private func resubscribe(room: String, at target: String, since: UInt64, sessions: [UserSessions]) async throws {
         if target == nodeID {
-            try await owner.resubscribe(room: room, since: since, sessions: sessions, subscriber: localSubscriber) { snapshot in
+            try await owner.resubscribe(room: room, since: since, sessions: sessions, subscriber: localSubscriber) {
+                [local, nodeID] snapshot in
                 local.resubscribed(room: room, owner: nodeID, missed: snapshot)
             }
             return

@@ -86,9 +86,14 @@ final class RemoteSubscriber: RoomSubscriber {
         set { bootID.withLock { $0 = newValue } }
     }
 
+    /// Numbers inbound links in the order they were accepted (`RoomSubscriber.link`).
+    private static let accepted = Atomic<UInt64>(0)
+    let link: UInt64
+
     init(nodeID: String, channel: any Channel) {
         self.nodeID = nodeID
         self.channel = channel
+        self.link = Self.accepted.add(1, ordering: .relaxed).newValue
         self.writer = LinkWriter(channel)
     }
 

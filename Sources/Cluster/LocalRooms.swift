@@ -30,6 +30,10 @@ public final class LocalRooms: Sendable {
         var seedMembers = 0
         /// The highest seq delivered to this node's clients.
         var lastSeq: UInt64 = 0
+        /// Connections whose `joined` already covered messages above `lastSeq` (connection id ->
+        /// the `joined.seq` it got): they joined at an owner this room was not subscribed at yet,
+        /// and must not get those messages again when the room catches up (see `add`).
+        var floors: [UInt64: UInt64] = [:]
         /// The node whose link this room's traffic comes over (nil while none).
         var owner: String?
         /// The room's members as this node last heard from the owner (snapshots and presence):
@@ -50,6 +54,7 @@ public final class LocalRooms: Sendable {
 
         func remove(_ id: UInt64) -> Bool {
             guard let member = members.removeValue(forKey: id) else { return false }
+            floors[id] = nil
             if member.connection.format == .seed { seedMembers -= 1 }
             for index in loops.indices { loops[index].connections.removeAll { $0.id == id } }
             loops.removeAll { $0.connections.isEmpty }
@@ -57,10 +62,11 @@ public final class LocalRooms: Sendable {
         }
 
         /// Writes `json` (protocol v1 clients) or `seed` (seed-route clients; nil: none get it) to
-        /// every connection: one task per event loop, run in place when already on that loop.
-        func write(json: ByteBuffer, seed: ByteBuffer?) {
+        /// every connection but those in `skipping`: one task per event loop, run in place when
+        /// already on that loop.
+        func write(json: ByteBuffer, seed: ByteBuffer?, skipping: Set<UInt64> = []) {
             for group in loops {
-                let connections = group.connections
+                let connections = skipping.isEmpty ? group.connections : group.connections.filter { !skipping.contains($0.id) }
                 let work: @Sendable () -> Void = {
                     for connection in connections {
                         switch connection.format {
@@ -80,18 +86,38 @@ public final class LocalRooms: Sendable {
 
     /// Adds a connection to a room after the owner accepted the join, queueing `joined` first.
     /// Called in the owner's order (under its lock, or from the link in frame order).
+    ///
+    /// A room with no other local member takes the snapshot as its state: it is subscribed at
+    /// `owner` from `snapshot.seq` on. A room that already has members keeps its own state, and
+    /// the rule is: **a `joined` never moves the room's `lastSeq`**. Where the snapshot is ahead
+    /// of what the room delivered (the join reached an owner the room is not subscribed at yet:
+    /// a restarted or new owner, while the room's resubscribe is pending), the other members
+    /// still need those messages live. The room then stays (or becomes) unsubscribed, so it
+    /// subscribes again from its `lastSeq` and delivers what it missed, and the new connection
+    /// skips the messages its `joined` already covered (`floors`). Returns false when the room
+    /// needs that resubscribe (the caller signals it).
+    @discardableResult
     func add(
         connection: ClientConnection, user: String, room name: String, owner: String, snapshot: RoomSnapshot,
         joined: ServerFrame?
-    ) {
+    ) -> Bool {
         rooms.withLock { rooms in
             let room = rooms[name] ?? Room()
             rooms[name] = room
+            let alone = room.members.isEmpty
             room.insert(connection, user: user)
-            room.lastSeq = max(room.lastSeq, snapshot.seq)
-            room.owner = owner
-            room.presence = Set(snapshot.members)
             if let joined { connection.send(joined) }
+            if alone {
+                room.lastSeq = snapshot.seq
+                room.owner = owner
+                room.presence = Set(snapshot.members)
+                return true
+            }
+            if snapshot.seq > room.lastSeq {
+                room.floors[connection.id] = snapshot.seq
+                room.owner = nil
+            }
+            return room.owner == owner
         }
     }
 
@@ -110,11 +136,16 @@ public final class LocalRooms: Sendable {
         rooms.withLock { rooms in
             guard let room = rooms[message.room], room.owner == owner, message.seq > room.lastSeq else { return }
             room.lastSeq = message.seq
+            var skipping: Set<UInt64> = []
+            if !room.floors.isEmpty {
+                skipping = Set(room.floors.filter { $0.value >= message.seq }.keys)
+                room.floors = room.floors.filter { $0.value > message.seq }
+            }
             var writer = JSONWriter(capacity: 96 + message.text.utf8.count)
             ServerFrame.message(message).write(into: &writer)
             let seed = room.seedMembers > 0 ? WebSocketWire.text(ByteBuffer(string: SeedFormat.line(for: message))) : nil
-            room.write(json: WebSocketWire.text(ByteBuffer(bytes: writer.bytes)), seed: seed)
-            ClusterMetrics.delivered.increment(by: room.members.count)
+            room.write(json: WebSocketWire.text(ByteBuffer(bytes: writer.bytes)), seed: seed, skipping: skipping)
+            ClusterMetrics.delivered.increment(by: room.members.count - skipping.count)
         }
     }
 

@@ -19,6 +19,17 @@ final class OwnedRoom: @unchecked Sendable {
     /// Senders waiting for a seq to commit (the original first, then retries).
     var waiters: [UInt64: [(waiter: Waiter, duplicate: Bool)]] = [:]
     var replication = ReplicationState()
+    /// Reads (joins, resubscribes, pages) waiting for the read barrier: each is answered, under
+    /// the lock, once the successor acks a replication request sent after it arrived (generation
+    /// above `after`), or fails when the room stops being ordered here.
+    var reads: [PendingRead] = []
+
+    struct PendingRead {
+        /// The replication generation when the read arrived.
+        let after: UInt64
+        let answer: () -> Void
+        let fail: (ProtocolError) -> Void
+    }
 
     init(name: String, machine: RoomStateMachine, epoch: UInt64, sessions: [NodeSessions]) {
         self.name = name
@@ -60,11 +71,31 @@ final class OwnedRoom: @unchecked Sendable {
         }
     }
 
-    /// Fails every waiting sender (the room stops being ordered here; they retry elsewhere).
+    /// Fails every waiting sender and reader (the room stops being ordered here; they retry
+    /// elsewhere).
     func failWaiters(_ error: ProtocolError) {
         let all = waiters.values.flatMap { $0 }
         waiters = [:]
         for entry in all { entry.waiter.resume(throwing: error) }
+        failReads(error)
+    }
+
+    /// Fails every read waiting for the read barrier.
+    func failReads(_ error: ProtocolError) {
+        let pending = reads
+        reads = []
+        for read in pending { read.fail(error) }
+    }
+
+    /// Answers the reads that arrived before replication request `generation` was sent: its ack
+    /// proved that this node still ordered the room after they arrived. `nil`: every read (this
+    /// node is alone on its ring).
+    func answerReads(confirmedBy generation: UInt64?) {
+        guard !reads.isEmpty else { return }
+        let limit = generation ?? .max
+        let ready = reads.filter { $0.after < limit }
+        reads.removeAll { $0.after < limit }
+        for read in ready { read.answer() }
     }
 
     /// Sets the sessions of `user` on `node`; returns the presence changes (the caller pushes

@@ -24,13 +24,21 @@ struct ReplicationState: Sendable, Hashable {
     /// or a successor that said `resync`).
     private(set) var needsSync = true
     private(set) var sessionsChanged = false
+    /// A read waits for the successor to confirm, under the room's epoch, that this node still
+    /// orders the room (a read barrier, like Raft's ReadIndex): the next request must go even if
+    /// it carries nothing (an empty append), and it must be sent after the read arrived.
+    private(set) var readsWaiting = false
 
     mutating func sessionsDidChange() { sessionsChanged = true }
+
+    /// A read arrived: it is answered once a request sent from now on (`generation` above the
+    /// current one) is acked.
+    mutating func readRequested() { readsWaiting = true }
 
     /// Nothing in flight, nothing to send, and the successor holds the whole state (or there is
     /// no successor).
     func isIdle(lastSeq: UInt64, committedSeq: UInt64) -> Bool {
-        !inFlight && !sessionsChanged && lastSeq == committedSeq && (target == nil || !needsSync)
+        !inFlight && !sessionsChanged && !readsWaiting && lastSeq == committedSeq && (target == nil || !needsSync)
     }
 
     /// Decides the next request, given the room's successor now and whether messages wait.
@@ -42,9 +50,12 @@ struct ReplicationState: Sendable, Hashable {
             inFlight = false
         }
         guard let successor else {
+            // Alone: nobody else can order the room, so reads are answered at once (the caller
+            // does so after committing locally).
             target = nil
             needsSync = true
             sessionsChanged = false
+            readsWaiting = false
             return lastSeq > committedSeq ? .commitLocally : .idle
         }
         if successor != target {
@@ -55,11 +66,13 @@ struct ReplicationState: Sendable, Hashable {
             inFlight = true
             generation += 1
             sessionsChanged = false
+            readsWaiting = false
             return .sync(to: successor)
         }
-        guard lastSeq > committedSeq || sessionsChanged else { return .idle }
+        guard lastSeq > committedSeq || sessionsChanged || readsWaiting else { return .idle }
         inFlight = true
         generation += 1
+        readsWaiting = false
         defer { sessionsChanged = false }
         return .append(to: successor, baseSeq: committedSeq, sessions: sessionsChanged)
     }

@@ -15,11 +15,14 @@ extension RoomOwner {
     /// pending messages commit here instead. Called under the lock.
     func nextReplication(_ room: OwnedRoom) -> Dispatch? {
         let lastSeq = room.machine.lastSeq
-        switch room.replication.next(successor: successor(of: room.name), committedSeq: room.machine.committedSeq, lastSeq: lastSeq) {
+        let successor = successor(of: room.name)
+        switch room.replication.next(successor: successor, committedSeq: room.machine.committedSeq, lastSeq: lastSeq) {
         case .idle:
+            if successor == nil { room.answerReads(confirmedBy: nil) }
             return nil
         case .commitLocally:
             room.perform(room.machine.commit(through: lastSeq), history: history)
+            room.answerReads(confirmedBy: nil)
             return nil
         case .sync(let node):
             ClusterMetrics.replicaSyncs.increment()
@@ -52,6 +55,7 @@ extension RoomOwner {
             switch reply {
             case .ack(let seq):
                 room.perform(room.machine.commit(through: min(seq, dispatch.through)), history: history)
+                room.answerReads(confirmedBy: dispatch.generation)
             case .stale(let reason):
                 logger.warning("stopped ordering \(room.name): \(dispatch.node) refused its replication: \(reason)")
                 seal(room, in: &rooms, for: ringView.owner(of: room.name))
@@ -63,8 +67,11 @@ extension RoomOwner {
             case .resync:
                 break
             case nil:
-                // A stopped node (or one not yet joined) does not keep trying.
-                return (nil, active.load(ordering: .relaxed))
+                // A stopped node (or one not yet joined) does not keep trying; its reads fail
+                // rather than wait for a confirmation that will not come.
+                let retry = active.load(ordering: .relaxed)
+                if !retry { room.failReads(ProtocolError(.unavailable, "\(nodeID) stopped ordering \(room.name); retry")) }
+                return (nil, retry)
             }
             return (nextReplication(room), false)
         }

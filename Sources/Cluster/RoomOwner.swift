@@ -79,13 +79,13 @@ public final class RoomOwner: Sendable {
     // MARK: Requests
 
     /// A session of `user` on the subscriber's node joins. `reply` gets the snapshot under the
-    /// lock, before any later push to that subscriber.
+    /// lock, before any later push to that subscriber, once the read barrier passed (`read`).
     func join(
         room name: String, user: String, since: UInt64?, subscriber: any RoomSubscriber,
-        reply: (RoomSnapshot) -> Void
+        reply: @escaping @Sendable (RoomSnapshot) -> Void
     ) async throws {
-        try await withRoom(name) { room in
-            try checkCurrent(subscriber)
+        try await read(name) { room in
+            try self.checkCurrent(subscriber, in: room)
             let (messages, truncated): ([ChatMessage], Bool) =
                 if let since {
                     room.machine.messages(since: since)
@@ -113,13 +113,14 @@ public final class RoomOwner: Sendable {
         }
     }
 
-    /// Subscribes a node again with the sessions it has, and replies with what it missed.
+    /// Subscribes a node again with the sessions it has, and replies with what it missed (after
+    /// the read barrier, like `join`).
     func resubscribe(
         room name: String, since: UInt64, sessions: [UserSessions], subscriber: any RoomSubscriber,
-        reply: (RoomSnapshot) -> Void
+        reply: @escaping @Sendable (RoomSnapshot) -> Void
     ) async throws {
-        try await withRoom(name) { room in
-            try checkCurrent(subscriber)
+        try await read(name) { room in
+            try self.checkCurrent(subscriber, in: room)
             let node = subscriber.nodeID
             room.subscribers[node] = subscriber
             var wanted: [String: UInt32] = [:]
@@ -165,7 +166,7 @@ public final class RoomOwner: Sendable {
 
     /// A page of the room: the first `limit` above `since`, or the `limit` just below `before`.
     func messages(room name: String, before: UInt64?, since: UInt64?, limit: Int) async throws -> RoomSnapshot {
-        try await withRoom(name) { room in
+        try await read(name) { room in
             let page =
                 if let since {
                     room.machine.messages(since: since, limit: limit)
@@ -177,14 +178,23 @@ public final class RoomOwner: Sendable {
     }
 
     func info(room name: String) async throws -> RoomSnapshot {
-        try await withRoom(name) { room in room.snapshot(messages: [], truncated: false) }
+        try await read(name) { room in room.snapshot(messages: [], truncated: false) }
     }
 
     /// A subscriber may register sessions only while its link is open and it is the node's
     /// current process: a request still in flight from an earlier process of a restarted node
-    /// must not bring that process's users back.
-    func checkCurrent(_ subscriber: any RoomSubscriber) throws {
+    /// must not bring that process's users back. Nor may a request still in flight on an older
+    /// link of the node (one that is closing: its node has already opened a new one) replace
+    /// the subscription the node made on its newer link: the old link's close would then
+    /// unsubscribe the node while it believes it is subscribed, and its clients would get
+    /// nothing more.
+    func checkCurrent(_ subscriber: any RoomSubscriber, in room: OwnedRoom) throws {
         guard subscriber.isActive else { throw ProtocolError(.unavailable, "the link closed; retry") }
+        if let registered = room.subscribers[subscriber.nodeID], registered !== subscriber, registered.isActive,
+            registered.link > subscriber.link
+        {
+            throw ProtocolError(.unavailable, "a newer link of \(subscriber.nodeID) is subscribed; retry on it")
+        }
         let current = bootOf(subscriber.nodeID)
         guard current.isEmpty || subscriber.boot == current else {
             throw ProtocolError(.unavailable, "\(subscriber.nodeID) restarted; retry from its current process")
@@ -213,6 +223,37 @@ public final class RoomOwner: Sendable {
         }
         if let dispatch { send(dispatch) }
         return result
+    }
+}
+
+extension RoomOwner {
+    /// Runs `body` on the room under the lock once the **read barrier** passed: the room's
+    /// successor acked a replication request sent after this read arrived, under the room's
+    /// epoch (an empty append when nothing else is due). A node that was paused or cut off
+    /// while its room failed over still believes it orders the room, and its state is behind;
+    /// the successor refuses it (`ReplicaRules`), the room is sealed here and the read fails
+    /// with `unavailable` (the caller retries at the room's real owner), so a stale owner never
+    /// answers a join, a resubscribe or a page. This is the check a write gets (an ack needs the
+    /// successor too), paid once per batch of reads; alone on its ring a node answers at once.
+    /// Then the room's changes (sessions) are replicated as usual.
+    func read<T: Sendable>(_ name: String, _ body: @escaping @Sendable (OwnedRoom) throws -> T) async throws -> T {
+        try await ensureReady(name)
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let (refusal, dispatch) = rooms.withLock { rooms -> (ProtocolError?, Dispatch?) in
+                guard owns(name), case .ready(let room) = rooms[name] else {
+                    return (ProtocolError(.unavailable, "room \(name) is moving; retry"), nil)
+                }
+                room.reads.append(
+                    OwnedRoom.PendingRead(
+                        after: room.replication.generation,
+                        answer: { continuation.resume(with: Result { try body(room) }) },
+                        fail: { continuation.resume(throwing: $0) }))
+                room.replication.readRequested()
+                return (nil, nextReplication(room))
+            }
+            if let refusal { continuation.resume(throwing: refusal) }
+            if let dispatch { send(dispatch) }
+        }
     }
 }
 

@@ -13,6 +13,9 @@ public protocol RoomSubscriber: AnyObject, Sendable {
     var isActive: Bool { get }
     /// The boot id of the subscribed node's process ("" while unknown).
     var boot: String { get }
+    /// Orders the links one node subscribes over: a link this owner accepted later has a higher
+    /// number (see `RoomOwner.checkCurrent`). 0 for subscribers without a link.
+    var link: UInt64 { get }
     func push(_ frame: InternalFrame)
     /// Pushes `frame`, encoding it into `encoded` if that is still nil and the subscriber needs
     /// bytes: a message fanned out to several nodes is encoded once.
@@ -21,6 +24,7 @@ public protocol RoomSubscriber: AnyObject, Sendable {
 
 extension RoomSubscriber {
     public func push(_ frame: InternalFrame, encoded: inout ByteBuffer?) { push(frame) }
+    public var link: UInt64 { 0 }
 }
 
 /// This node subscribed to a room it owns itself: pushes are direct calls, no link.

@@ -134,6 +134,13 @@ extension RoomOwner {
         fatalError("unreachable")
     }
 
+    /// The committed seq of a room this node orders, read without the read barrier.
+    func committedSeq(of room: String) -> UInt64? {
+        rooms.withLock { rooms in
+            if case .ready(let owned) = rooms[room] { owned.machine.committedSeq } else { nil }
+        }
+    }
+
     /// The committed log of a room this node orders (taking it over if needed).
     func committed(_ room: String) async throws -> [ChatMessage] {
         try await messages(room: room, before: nil, since: 0, limit: 10_000).messages

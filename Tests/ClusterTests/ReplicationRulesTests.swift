@@ -30,6 +30,20 @@ struct ReplicationRulesTests {
         #expect(state.next(successor: "c", committedSeq: 0, lastSeq: 1) == .sync(to: "c"))
     }
 
+    @Test func aReadSendsAnEmptyAppendAfterItArrived() {
+        var state = ReplicationState()
+        _ = state.next(successor: "b", committedSeq: 0, lastSeq: 0)
+        let inFlight = state.generation
+        state.readRequested()
+        #expect(state.next(successor: "b", committedSeq: 0, lastSeq: 0) == .idle, "the request in flight was sent before the read")
+        #expect(!state.isIdle(lastSeq: 0, committedSeq: 0))
+        _ = state.finished(.ack(seq: 0), generation: inFlight)
+        #expect(state.next(successor: "b", committedSeq: 0, lastSeq: 0) == .append(to: "b", baseSeq: 0, sessions: false))
+        #expect(state.generation > inFlight, "its ack confirms the read")
+        _ = state.finished(.ack(seq: 0), generation: state.generation)
+        #expect(state.next(successor: "b", committedSeq: 0, lastSeq: 0) == .idle, "one empty append per batch of reads")
+    }
+
     @Test func aRequestToADepartedSuccessorIsAbandoned() {
         var state = ReplicationState()
         _ = state.next(successor: "b", committedSeq: 0, lastSeq: 1)

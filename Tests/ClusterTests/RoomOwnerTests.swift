@@ -13,9 +13,12 @@ final class RecordingSubscriber: RoomSubscriber {
     let frames = Mutex<[InternalFrame]>([])
     let active = Mutex(true)
 
-    init(_ nodeID: String, boot: String = "") {
+    let link: UInt64
+
+    init(_ nodeID: String, boot: String = "", link: UInt64 = 0) {
         self.nodeID = nodeID
         self.boot = boot
+        self.link = link
     }
 
     var isActive: Bool { active.withLock { $0 } }
@@ -99,12 +102,12 @@ struct RoomOwnerTests {
         try await owner.join(room: "r", user: "alice", since: nil, subscriber: a) { _ in }
         for i in 1...6 { _ = try await owner.send(room: "r", user: "x", id: "\(i)", text: "t") }
         let again = RecordingSubscriber("a")
-        var missed: [UInt64] = []
+        let missed = Mutex<[UInt64]>([])
         try await owner.resubscribe(
             room: "r", since: 4, sessions: [UserSessions(user: "alice", count: 1), UserSessions(user: "amy", count: 2)],
             subscriber: again
-        ) { snapshot in missed = snapshot.messages.map(\.seq) }
-        #expect(missed == [5, 6])
+        ) { snapshot in missed.withLock { $0 = snapshot.messages.map(\.seq) } }
+        #expect(missed.withLock { $0 } == [5, 6])
         #expect(try await owner.info(room: "r").members == ["alice", "amy"])
         _ = try await owner.send(room: "r", user: "x", id: "7", text: "t")
         #expect(again.messageSeqs == [7], "pushes go to the new subscription")
@@ -127,6 +130,28 @@ struct RoomOwnerTests {
         #expect(fresh.messageSeqs == [1], "the live subscription was not overwritten")
         #expect(stale.recorded.isEmpty)
         #expect(try await owner.info(room: "r").members == ["alice"])
+    }
+
+    /// A resubscribe still in flight on a node's older link (closing, not closed yet) arrives
+    /// after the node subscribed again on its newer link: it must not take the subscription
+    /// over, or the old link's close would leave the node unsubscribed without knowing it.
+    @Test func aRequestOnAnOlderLinkDoesNotReplaceANewerSubscription() async throws {
+        let owner = makeOwner()
+        let newer = RecordingSubscriber("a", link: 2)
+        let older = RecordingSubscriber("a", link: 1)
+        try await owner.resubscribe(room: "r", since: 0, sessions: [UserSessions(user: "alice", count: 1)], subscriber: newer) { _ in }
+        await #expect(throws: ProtocolError.self) {
+            try await owner.resubscribe(room: "r", since: 0, sessions: [UserSessions(user: "alice", count: 1)], subscriber: older) { _ in }
+        }
+        _ = try await owner.send(room: "r", user: "x", id: "1", text: "t")
+        #expect(newer.messageSeqs == [1])
+        #expect(older.recorded.isEmpty)
+        // Once the newer link is gone too, a later link (or the same node's only one) is taken.
+        newer.active.withLock { $0 = false }
+        let latest = RecordingSubscriber("a", link: 3)
+        try await owner.resubscribe(room: "r", since: 1, sessions: [UserSessions(user: "alice", count: 1)], subscriber: latest) { _ in }
+        _ = try await owner.send(room: "r", user: "x", id: "2", text: "t")
+        #expect(latest.messageSeqs == [2])
     }
 
     @Test func sealedRoomsTellSubscribersTheyMoved() async throws {
