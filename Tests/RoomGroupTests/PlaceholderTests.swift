@@ -1,0 +1,3 @@
+import Testing
+@testable import RoomGroup
+@Test func placeholder() {}
