@@ -139,7 +139,8 @@ public struct RoomGroup: Sendable {
         if let leadership {
             consider(leadership.nextDeadline(retransmit: settings.retransmitInterval))
         }
-        if !leaderConfirmed, leaderHint != nil, leaderHint != me, campaignAt == nil, leadership == nil {
+        // When a promised candidate's grace runs out, look again (it may have failed).
+        if !leaderConfirmed, leaderHint != nil, leaderHint != me, leadership == nil, promisedAt + settings.candidateGrace > now {
             consider(promisedAt + settings.candidateGrace)
         }
         guard var wake = next else { return }
