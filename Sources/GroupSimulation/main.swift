@@ -1,8 +1,11 @@
 // group-sim: the room consensus groups (RoomGroup) under random faults, many seeds, checked
 // after every step. A failing seed prints itself and its step; `--seed S` replays it exactly.
 //
-//   swift run group-sim [--seeds N] [--start S] [--seed S] [--nodes 5] [--rooms 3] [--rounds 2]
-//       [--no-crashes] [--no-roster]
+//   swift run -c release group-sim [--seeds N] [--start S] [--seed S] [--nodes 5] [--rooms 3]
+//       [--rounds 2] [--no-crashes] [--no-roster]
+//
+// With `--seed S`, probes and the room reports are printed; DEBUG_ROOM=room0 DEBUG_FROM_MS=4000
+// also prints every event and action of that room's replicas.
 import RoomGroup
 
 #if canImport(Glibc)
@@ -60,9 +63,16 @@ for seed in options.start..<(options.start + UInt64(options.seeds)) {
     var configuration = options.configuration
     configuration.seed = seed
     let simulation = GroupSimulation(configuration: configuration)
+    if options.seeds == 1 { simulation.trace = { print($0) } }
+    if options.seeds == 1, let room = getenv("DEBUG_ROOM") {
+        simulation.debugRoom = String(cString: room)
+        let from = getenv("DEBUG_FROM_MS").map { String(cString: $0) } ?? "0"
+        simulation.debugFrom = (UInt64(from) ?? 0) * 1_000_000
+    }
     if let failure = simulation.runChaos() {
         failures.append(failure)
         print("FAIL \(failure)")
+        if options.seeds == 1 { for room in simulation.rooms { print(simulation.report(room)) } }
     }
     steps += simulation.steps
     acks += simulation.checker.acks

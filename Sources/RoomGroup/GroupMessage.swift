@@ -14,7 +14,9 @@ public struct GroupPacket: Sendable, Hashable {
 /// The typed requests and replies of the room protocol.
 public enum GroupMessage: Sendable, Hashable {
     /// A candidate asks for a promise of `epoch`, and for the log after `from` (its commit index).
-    case prepare(epoch: Epoch, from: Int)
+    /// `voters` is the candidate's latest configuration (it lifts a lagging replica's loyalty to
+    /// a leader that configuration removed).
+    case prepare(epoch: Epoch, from: Int, voters: [ReplicaID])
     /// The answer to `prepare`. Granted, it carries the replier's log tail after `from`.
     case promise(Promise)
     /// The leader's entries after `(prevIndex, prevEpoch)`, and its commit index.

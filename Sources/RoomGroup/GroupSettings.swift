@@ -12,6 +12,9 @@ public struct GroupSettings: Sendable, Hashable {
     public var campaignTimeout: UInt64 = 300_000_000
     /// A promised candidate that has not sent an append within this long is treated as failed.
     public var candidateGrace: UInt64 = 800_000_000
+    /// A follower that heard from its leader this recently refuses other candidates' prepares
+    /// (while gossip says that leader is alive); after it, a candidate with a majority view wins.
+    public var stickiness: UInt64 = 500_000_000
     /// Most entries in one append.
     public var maxBatch = 256
     /// Recent messages whose `(user, id)` are remembered for idempotent retries.

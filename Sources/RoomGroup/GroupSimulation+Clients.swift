@@ -13,6 +13,8 @@ extension GroupSimulation {
         var attempt = 0
         var target: String?
         var deadline: UInt64 = 0
+        /// Whether the current attempt got an answer (a timed-out one picks another target).
+        var answered = false
         var seqs: [String: UInt64] = [:]
         /// A probe sends one message and must be acked by this time.
         var probeDeadline: UInt64?
@@ -20,7 +22,7 @@ extension GroupSimulation {
     }
 
     /// A client gives up on an attempt after this long and retries with the same id.
-    static let clientTimeout: UInt64 = 1_500_000_000
+    static let clientTimeout: UInt64 = 600_000_000
 
     func addClients() {
         for room in rooms {
@@ -67,7 +69,7 @@ extension GroupSimulation {
         var client = clients[id]
         if let deadline = client.probeDeadline, now >= deadline {
             if !client.probeAcked {
-                checker.fail("room \(client.room): no ack within \(deadline / 1_000_000) ms although a majority is up")
+                checker.fail("progress: room \(client.room): no ack within \(deadline / 1_000_000) ms although a majority is up")
             }
             return
         }
@@ -79,6 +81,8 @@ extension GroupSimulation {
             client.readIssuedAt = checker.committedSeq(client.room)
         } else if now < client.deadline {
             return
+        } else if !client.answered {
+            client.target = nil  // timed out: the target may be gone, try another
         }
         if client.home != client.target, node(client.home).state == .crashed {
             client.home = roster.filter { node($0).state != .crashed }.randomElement(using: &rng) ?? client.home
@@ -86,15 +90,19 @@ extension GroupSimulation {
         let placement = placement(of: client.room)
         let target = client.target ?? placement.randomElement(using: &rng) ?? client.home
         client.attempt += 1
+        client.answered = false
         client.deadline = now + Self.clientTimeout
         clients[id] = client
         let request = nextRequest
         nextRequest += 1
-        requests[request] = (id, client.attempt)
+        requests[request] = (id, client.attempt, client.reading ? nil : client.current)
         let event: GroupEvent =
             client.reading
             ? .readBarrier(request: request)
             : .send(request: request, user: client.user, id: client.current!, text: "\(client.user) \(client.current!)")
+        if client.probeDeadline != nil {
+            trace?("\(now / 1_000_000) ms probe \(client.room) attempt \(client.attempt) \(client.home) -> \(target)")
+        }
         hop(from: client.home, to: target, .request(to: target, room: client.room, event))
         schedule(.clientWake(client: id), after: Self.clientTimeout)
     }
@@ -107,22 +115,26 @@ extension GroupSimulation {
     }
 
     func answer(_ request: UInt64, reply: GroupReply, from node: String) {
-        guard let (id, _) = requests[request] else { return }
+        guard let (id, _, _) = requests[request] else { return }
         hop(from: node, to: clients[id].home, .reply(client: id, request: request, reply))
     }
 
     func clientReply(_ id: Int, request: UInt64, reply: GroupReply) {
-        guard let (_, attempt) = requests.removeValue(forKey: request) else { return }
+        guard let (_, attempt, messageID) = requests.removeValue(forKey: request) else { return }
         var client = clients[id]
-        if client.reading {
+        if let messageID {
+            checker.checkSendReply(room: client.room, user: client.user, id: messageID, reply: reply, earlier: client.seqs[messageID])
+            switch reply {
+            case .acked(let seq), .duplicate(let seq): client.seqs[messageID] = seq
+            default: ()
+            }
+        } else if attempt == client.attempt, client.reading {
             checker.checkRead(room: client.room, issuedAt: client.readIssuedAt, reply: reply)
-        } else if let current = client.current {
-            checker.checkSendReply(room: client.room, user: client.user, id: current, reply: reply, earlier: client.seqs[current])
         }
+        if client.probeDeadline != nil { trace?("\(now / 1_000_000) ms probe \(client.room) attempt \(attempt): \(reply)") }
         guard attempt == client.attempt, client.current != nil else { return }
         switch reply {
-        case .acked(let seq), .duplicate(let seq), .readable(let seq):
-            if !client.reading, let current = client.current { client.seqs[current] = seq }
+        case .acked, .duplicate, .readable:
             if client.probeDeadline != nil { client.probeAcked = true }
             client.current = nil
             client.target = nil
@@ -132,14 +144,24 @@ extension GroupSimulation {
             let placement = placement(of: client.room)
             client.target = placement.randomElement(using: &rng)
             client.deadline = now
+            client.answered = true
             clients[id] = client
             schedule(.clientWake(client: id), after: rng.between(50_000_000, 200_000_000))
         case .notLeader(let hint):
             client.target = hint
             client.deadline = now
+            client.answered = true
             clients[id] = client
             schedule(.clientWake(client: id), after: 1_000_000)
         }
+    }
+
+    /// Sends a probe to every room that keeps a running majority and runs until `bound` has
+    /// passed: false if one was not acked in time (or anything else broke).
+    @discardableResult
+    public func expectProgress(within bound: UInt64 = 3_000_000_000) -> Bool {
+        startProbes(bound: bound)
+        return run(for: bound + 100_000_000)
     }
 
     // MARK: The whole run
@@ -159,5 +181,24 @@ extension GroupSimulation {
         }
         guard let violation = checker.violation else { return nil }
         return "seed \(configuration.seed) step \(steps) at \(now / 1_000_000) ms: \(violation)"
+    }
+}
+
+extension GroupSimulation {
+    /// One line per replica of `room`: state, role, epoch, leader, log and commit, voters.
+    public func report(_ room: String) -> String {
+        var lines = ["\(room): placement \(placement(of: room)), roster \(roster), committed seq \(checker.committedSeq(room))"]
+        for node in nodes {
+            guard let group = node.groups[room] else {
+                lines.append("  \(node.name) \(node.state)")
+                continue
+            }
+            let s = group.status
+            lines.append(
+                "  \(node.replica) \(node.state) \(s.role) epoch \(s.epoch) leader \(s.leader?.description ?? "-") "
+                    + "last \(s.lastIndex) commit \(s.commitIndex) voters \(s.voters) majorityAlive \(s.majorityAlive) "
+                    + "view \(liveView(of: node.name).map(\.description).sorted())")
+        }
+        return lines.joined(separator: "\n")
     }
 }

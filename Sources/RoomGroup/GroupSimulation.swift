@@ -78,7 +78,7 @@ public final class GroupSimulation {
     var cut: Set<Link> = []
     var nextBoot: UInt64 = 1
     var clients: [Client] = []
-    var requests: [UInt64: (client: Int, attempt: Int)] = [:]
+    var requests: [UInt64: (client: Int, attempt: Int, id: String?)] = [:]
     var nextRequest: UInt64 = 1
     /// When true, no new faults are injected (quiet phase or a scripted test).
     public var chaosEnabled = false
@@ -87,6 +87,10 @@ public final class GroupSimulation {
     public internal(set) var faultsInjected = 0
     public internal(set) var packetsSent = 0
     var faultGeneration = 0
+    /// Called with a line for each probe attempt and answer (debugging a seed).
+    public var trace: ((String) -> Void)?
+    public var debugRoom: String?
+    public var debugFrom: UInt64 = 0
     /// A run that takes more steps than this is reported (a livelock would never end).
     public var stepLimit = 2_000_000
 
@@ -207,6 +211,10 @@ public final class GroupSimulation {
     func step(_ node: Node, room: String, _ event: GroupEvent) {
         guard var group = node.groups[room] else { return }
         let actions = group.handle(event, now: now)
+        if let debugRoom, debugRoom == room, now >= debugFrom {
+            trace?("\(now / 1_000) us \(node.replica) <- \(event)")
+            for action in actions { trace?("      -> \(action)") }
+        }
         node.groups[room] = group
         for action in actions {
             switch action {

@@ -16,13 +16,13 @@ extension RoomGroup {
     }
 
     /// Whether this replica follows a leader (or a promised candidate) that may still be working:
-    /// gossip says it is alive, the committed configuration has not removed it, and a promised
+    /// gossip says it is alive, the latest configuration has not removed it, and a promised
     /// candidate has sent an append within `candidateGrace`.
     func leaderKnownAlive(now: UInt64) -> Bool {
         guard let leader = leaderHint, leader != me, alive.contains(leader) else { return false }
-        if let committed = committedConfig, !committed.isVoter(leader), latestConfig?.index ?? 0 <= commitIndex {
-            return false
-        }
+        // A leader removed by the latest configuration steps down once that commits, and no
+        // heartbeat will say so: stop following it as soon as the removal is in the log.
+        if let latest = latestConfig?.config, !latest.isVoter(leader) { return false }
         if !leaderConfirmed, now >= promisedAt + settings.candidateGrace { return false }
         return true
     }
@@ -54,19 +54,28 @@ extension RoomGroup {
         var nodes = Set(voters.map(\.node)).union(placement)
         nodes.remove(me.node)
         for node in nodes.sorted() where aliveBoot[node] != nil {
-            send(.prepare(epoch: epoch, from: commitIndex), to: node, out: &out)
+            send(.prepare(epoch: epoch, from: commitIndex, voters: voters), to: node, out: &out)
         }
         tryWin(now: now, out: &out)
     }
 
     /// A promise is granted only for an epoch above every one promised (so each epoch is promised
     /// once), never by a leader, never below a running campaign of this replica, and not while
-    /// this replica follows another leader that gossip says is alive.
-    mutating func onPrepare(from candidate: ReplicaID, epoch: Epoch, tailFrom: Int, now: UInt64, out: inout [GroupAction]) {
+    /// this replica follows another leader that gossip says is alive and that it heard from
+    /// within `GroupSettings.stickiness` (Raft §6's rule against disruptive servers), unless the
+    /// candidate's configuration (`candidateVoters`) has removed that leader. Without the time
+    /// bound, a leader deposed by others but still alive would keep its followers loyal forever.
+    mutating func onPrepare(
+        from candidate: ReplicaID, epoch: Epoch, tailFrom: Int, candidateVoters: [ReplicaID], now: UInt64, out: inout [GroupAction]
+    ) {
         highestTerm = max(highestTerm, epoch.term)
         var grant = epoch > promised && leadership == nil
         if let campaign, epoch <= campaign.epoch { grant = false }
-        if grant, leaderKnownAlive(now: now), leaderHint != candidate { grant = false }
+        if grant, leaderKnownAlive(now: now), let leader = leaderHint, leader != candidate, candidateVoters.contains(leader),
+            !leaderConfirmed || now < lastLeaderContact + settings.stickiness
+        {
+            grant = false
+        }
         var entries: [LogEntry] = []
         if grant {
             promised = epoch

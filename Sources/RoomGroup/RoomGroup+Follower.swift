@@ -21,6 +21,7 @@ extension RoomGroup {
             campaign = nil
             campaignAt = nil
         }
+        lastLeaderContact = now
         guard append.prevIndex <= lastIndex, epoch(at: append.prevIndex) == append.prevEpoch else {
             let hint = max(0, min(lastIndex, append.prevIndex - 1))
             let reply = AppendReply(epoch: append.epoch, success: false, matchIndex: hint, round: append.round, promised: promised)

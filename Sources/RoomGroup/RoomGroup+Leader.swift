@@ -85,7 +85,10 @@ extension RoomGroup {
         commit(through: target, out: &out)
         answerCommitted(out: &out)
         if let committed = committedConfig, !committed.isVoter(me), latestConfig?.index ?? 0 <= commitIndex {
-            // Removed from the group: step down once the removal is committed (Raft §6).
+            // Removed from the group: step down once the removal is committed (Raft §6), after
+            // telling everyone the commit index (best effort; followers also stop following a
+            // leader their latest configuration removed).
+            replicateToAll(now: now, out: &out, force: true)
             leaderHint = nil
             stepDown(out: &out)
             return

@@ -34,6 +34,8 @@ public struct RoomGroup: Sendable {
     /// Whether an append of `promised` arrived (the hinted candidate really leads).
     var leaderConfirmed = false
     var promisedAt: UInt64 = 0
+    /// When the followed leader's last append arrived.
+    var lastLeaderContact: UInt64 = 0
     var highestTerm: UInt64 = 0
     var alive: Set<ReplicaID> = []
     var aliveBoot: [String: UInt64] = [:]
@@ -107,8 +109,8 @@ public struct RoomGroup: Sendable {
 
     mutating func receive(_ packet: GroupPacket, now: UInt64, out: inout [GroupAction]) {
         switch packet.message {
-        case .prepare(let epoch, let from):
-            onPrepare(from: packet.from, epoch: epoch, tailFrom: from, now: now, out: &out)
+        case .prepare(let epoch, let from, let voters):
+            onPrepare(from: packet.from, epoch: epoch, tailFrom: from, candidateVoters: voters, now: now, out: &out)
         case .promise(let promise):
             onPromise(from: packet.from, promise, now: now, out: &out)
         case .append(let append):
