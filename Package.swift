@@ -20,6 +20,8 @@ let package = Package(
         .executable(name: "chat-chaos", targets: ["ChatChaos"]),
         .library(name: "ChatClient", targets: ["ChatClient"]),
         .executable(name: "chat-microbench", targets: ["Microbenchmarks"]),
+        .library(name: "RoomGroup", targets: ["RoomGroup"]),
+        .executable(name: "group-sim", targets: ["GroupSimulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -215,6 +217,20 @@ let package = Package(
         .testTarget(
             name: "ClusterTests",
             dependencies: ["Cluster", "ChatCore", "History"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RoomGroup",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "GroupSimulation",
+            dependencies: ["RoomGroup"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RoomGroupTests",
+            dependencies: ["RoomGroup"],
             swiftSettings: strict
         ),
         .testTarget(

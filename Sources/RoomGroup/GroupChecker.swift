@@ -1,0 +1,145 @@
+/// The safety checker of the group simulator: it sees every replica after every step and every
+/// reply a client gets, and records the first broken invariant.
+///
+/// Asserted after every step:
+/// - at most one replica leads a room in a given epoch;
+/// - no replica ever drops a committed entry (`RoomGroup.safetyBreach`);
+/// - every committed index holds the same entry on every replica that committed it (so no seq
+///   has two messages, and any two logs agree on their common committed prefix);
+/// - committed messages have seqs 1, 2, 3, … with no gap, and no `(user, id)` twice;
+/// - every acked or duplicate reply names the committed message of that `(user, id)`, and a
+///   client never gets two seqs for one id;
+/// - every leader of a later epoch holds every entry committed in an earlier one, at its index
+///   (checked when a replica starts leading, and for each later commit against current leaders);
+/// - a read barrier answers at least the seq committed when the read was issued.
+public struct GroupChecker: Sendable {
+    struct Committed: Sendable {
+        var entry: LogEntry
+        /// The lowest epoch known to a replica that saw this entry committed.
+        var epoch: Epoch
+    }
+
+    struct RoomLog: Sendable {
+        var entries: [Committed] = []
+        var seqs: [UInt64: Int] = [:]
+        var ids: [String: UInt64] = [:]
+        var lastSeq: UInt64 = 0
+        var leaders: [Epoch: ReplicaID] = [:]
+    }
+
+    public private(set) var violation: String?
+    var rooms: [String: RoomLog] = [:]
+    var checkedCommit: [String: [ReplicaID: Int]] = [:]
+    var leading: [String: [ReplicaID: Epoch]] = [:]
+    public private(set) var acks = 0
+
+    public init() {}
+
+    mutating func fail(_ text: String) {
+        if violation == nil { violation = text }
+    }
+
+    /// The committed messages of a room, in seq order.
+    public func committedMessages(_ room: String) -> [GroupChatMessage] {
+        rooms[room]?.entries.compactMap(\.entry.message) ?? []
+    }
+
+    public func committedSeq(_ room: String) -> UInt64 { rooms[room]?.lastSeq ?? 0 }
+
+    /// The latest configuration in a room's committed log.
+    func committedConfig(_ room: String) -> GroupConfig? {
+        rooms[room]?.entries.last(where: { $0.entry.config != nil })?.entry.config
+    }
+
+    /// Checks one replica after it handled an event; `leaders` are the room's current leaders.
+    mutating func check(_ group: RoomGroup, leaders: [RoomGroup]) {
+        let room = group.room
+        if let breach = group.safetyBreach { fail("room \(room): \(breach)") }
+        var log = rooms[room] ?? RoomLog()
+        if let epoch = group.leaderEpoch {
+            if let other = log.leaders[epoch], other != group.me {
+                fail("room \(room): two leaders in epoch \(epoch): \(other) and \(group.me)")
+            }
+            if leading[room]?[group.me] != epoch {
+                leading[room, default: [:]][group.me] = epoch
+                log.leaders[epoch] = group.me
+                // A new leader: it must hold everything committed in earlier epochs.
+                for (offset, committed) in log.entries.enumerated() where committed.epoch < epoch {
+                    let index = offset + 1
+                    if index > group.entries.count || group.entries[index - 1] != committed.entry {
+                        fail("room \(room): leader \(group.me) of \(epoch) lacks committed index \(index)")
+                        break
+                    }
+                }
+            }
+        } else {
+            leading[room]?[group.me] = nil
+        }
+        let from = checkedCommit[room]?[group.me] ?? 0
+        if group.committedIndex > from {
+            for index in (from + 1)...group.committedIndex {
+                let entry = group.entries[index - 1]
+                if index <= log.entries.count {
+                    if log.entries[index - 1].entry != entry {
+                        fail("room \(room): index \(index) committed as two entries (\(group.me))")
+                    }
+                    log.entries[index - 1].epoch = min(log.entries[index - 1].epoch, group.promisedEpoch)
+                    continue
+                }
+                record(entry, epoch: group.promisedEpoch, room: room, into: &log)
+                for leader in leaders where leader.me != group.me {
+                    if let epoch = leader.leaderEpoch, epoch > group.promisedEpoch,
+                        index > leader.entries.count || leader.entries[index - 1] != entry
+                    {
+                        fail("room \(room): leader \(leader.me) of \(epoch) lacks index \(index) committed in \(group.promisedEpoch)")
+                    }
+                }
+            }
+            checkedCommit[room, default: [:]][group.me] = group.committedIndex
+        }
+        rooms[room] = log
+    }
+
+    mutating func record(_ entry: LogEntry, epoch: Epoch, room: String, into log: inout RoomLog) {
+        if log.entries.count + 1 == 1, entry.config == nil {
+            fail("room \(room): index 1 is not the genesis configuration")
+        }
+        log.entries.append(Committed(entry: entry, epoch: epoch))
+        guard let message = entry.message else { return }
+        if message.seq != log.lastSeq + 1 {
+            fail("room \(room): committed seq \(message.seq) after \(log.lastSeq)")
+        }
+        let key = message.user + "\u{0}" + message.id
+        if let seq = log.ids[key] {
+            fail("room \(room): id \(message.user)/\(message.id) committed at seqs \(seq) and \(message.seq)")
+        }
+        log.ids[key] = message.seq
+        log.seqs[message.seq] = log.entries.count
+        log.lastSeq = message.seq
+    }
+
+    /// A client got `reply` for its send of `(user, id)`; `earlier` is the seq it got before.
+    mutating func checkSendReply(room: String, user: String, id: String, reply: GroupReply, earlier: UInt64?) {
+        let seq: UInt64
+        switch reply {
+        case .acked(let s), .duplicate(let s): seq = s
+        default: return
+        }
+        acks += 1
+        let log = rooms[room] ?? RoomLog()
+        guard let index = log.seqs[seq], let message = log.entries[index - 1].entry.message else {
+            return fail("room \(room): \(user)/\(id) acked at seq \(seq), which is not committed")
+        }
+        if message.user != user || message.id != id {
+            fail("room \(room): \(user)/\(id) acked at seq \(seq), which holds \(message.user)/\(message.id)")
+        }
+        if let earlier, earlier != seq { fail("room \(room): \(user)/\(id) acked at seqs \(earlier) and \(seq)") }
+    }
+
+    /// A read barrier issued when the room was committed through `issuedAt` answered `reply`.
+    mutating func checkRead(room: String, issuedAt: UInt64, reply: GroupReply) {
+        guard case .readable(let seq) = reply else { return }
+        if seq < issuedAt { fail("room \(room): read barrier answered \(seq), below \(issuedAt) committed before it") }
+        if seq > committedSeq(room) { fail("room \(room): read barrier answered \(seq), never committed") }
+    }
+}

@@ -1,0 +1,43 @@
+/// Everything that can happen to one replica of a room. Time comes with the event
+/// (`RoomGroup.handle(_:now:)`); nothing else is read from the outside world.
+public enum GroupEvent: Sendable, Hashable {
+    /// A client sends `text` with its id; the answer is `reply(request, …)`.
+    case send(request: UInt64, user: String, id: String, text: String)
+    /// A join wants a read barrier: the answer says which seq the room is committed through, as
+    /// confirmed by a majority of the group after the request arrived.
+    case readBarrier(request: UInt64)
+    /// A packet from another replica of this room.
+    case packet(GroupPacket)
+    /// Gossip's current view: the incarnations it believes alive (this replica is always alive).
+    case liveness(Set<ReplicaID>)
+    /// The room's placement: its R roster members in ring order.
+    case placement([String])
+    /// A time asked for with `schedule(at:)` has come (early or extra timers are harmless).
+    case timer
+}
+
+/// What the caller must do after an event, in order.
+public enum GroupAction: Sendable, Hashable {
+    case send(to: String, GroupPacket)
+    /// These messages are committed (every replica reports each once, in seq order).
+    case commit([GroupChatMessage])
+    /// The leader writes committed messages to the history cache (after commit, off the ack path).
+    case persist([GroupChatMessage])
+    case reply(request: UInt64, GroupReply)
+    /// Deliver `.timer` at this time (ns).
+    case schedule(at: UInt64)
+}
+
+/// The answer to a client request.
+public enum GroupReply: Sendable, Hashable {
+    /// A majority of the group holds the message at `seq`.
+    case acked(seq: UInt64)
+    /// A retry: the message was already sequenced (and is now committed) at `seq`.
+    case duplicate(seq: UInt64)
+    /// Read barrier passed: the room is committed through `seq`.
+    case readable(seq: UInt64)
+    /// No majority reachable, or the request timed out; retrying with the same id is safe.
+    case unavailable
+    /// Ask this node instead.
+    case notLeader(hint: String)
+}

@@ -1,0 +1,24 @@
+/// Timeouts and sizes of a room group. All times are nanoseconds of the injected clock.
+public struct GroupSettings: Sendable, Hashable {
+    /// An append without a reply is sent again after this long (to a replica gossip says is alive).
+    public var retransmitInterval: UInt64 = 100_000_000
+    /// A send not committed within this long is answered `unavailable` (it may still commit; a
+    /// retry with the same id then returns its seq).
+    public var requestTimeout: UInt64 = 1_000_000_000
+    /// A leaderless voter waits `rank × campaignStagger` before it campaigns, where `rank` is its
+    /// place among the live voters in ring order: the first live member leads, without a storm.
+    public var campaignStagger: UInt64 = 150_000_000
+    /// A candidate without a majority of promises after this long gives up and tries again later.
+    public var campaignTimeout: UInt64 = 300_000_000
+    /// A promised candidate that has not sent an append within this long is treated as failed.
+    public var candidateGrace: UInt64 = 800_000_000
+    /// A follower that heard from its leader this recently refuses other candidates' prepares
+    /// (while gossip says that leader is alive); after it, a candidate with a majority view wins.
+    public var stickiness: UInt64 = 500_000_000
+    /// Most entries in one append.
+    public var maxBatch = 256
+    /// Recent messages whose `(user, id)` are remembered for idempotent retries.
+    public var idempotencyWindow: UInt64 = 4096
+
+    public init() {}
+}

@@ -1,0 +1,265 @@
+/// Test support: the real `RoomGroup` state machines of several rooms on several nodes, over a
+/// simulated network with a virtual clock, checked by `GroupChecker` after every step.
+///
+/// Deterministic: every random choice (delays, losses, duplicates, faults, clients) comes from
+/// `seed`, and iteration never depends on hashing order, so a failing seed replays exactly.
+/// Gossip is an oracle: a node's liveness view is the set of running, unpaused nodes it can reach
+/// both ways, delivered after a random delay (so views disagree for a while, as gossip's do).
+/// Placement is rendezvous hashing over the roster; roster changes reach nodes at different times.
+public final class GroupSimulation {
+    public struct Configuration: Sendable {
+        public var seed: UInt64 = 1
+        public var nodes = 5
+        /// Nodes outside the roster at the start, for joins.
+        public var spares = 1
+        public var rooms = 3
+        public var replication = 3
+        public var clientsPerRoom = 2
+        public var settings = GroupSettings()
+        public var loss = 0.02
+        public var duplication = 0.02
+        /// Probability that a packet takes a long detour (reordering).
+        public var detour = 0.05
+        /// Chaos rounds: each is `chaos` of faults, then everything heals and each room that keeps
+        /// a live majority must ack a probe within `progressBound`.
+        public var rounds = 2
+        public var chaos: UInt64 = 4_000_000_000
+        public var progressBound: UInt64 = 3_000_000_000
+        /// Mean time between faults during chaos.
+        public var faultInterval: UInt64 = 400_000_000
+        public var crashes = true
+        public var rosterChanges = true
+
+        public init() {}
+    }
+
+    public enum NodeState: Sendable, Hashable {
+        case running, paused, crashed
+    }
+
+    final class Node {
+        let name: String
+        var boot: UInt64
+        var state: NodeState = .crashed
+        var groups: [String: RoomGroup] = [:]
+        var buffered: [Event] = []
+
+        init(name: String, boot: UInt64) {
+            self.name = name
+            self.boot = boot
+        }
+
+        var replica: ReplicaID { ReplicaID(node: name, boot: boot) }
+    }
+
+    enum Event {
+        case packet(to: String, GroupPacket)
+        case timer(node: String, boot: UInt64, room: String)
+        case request(to: String, room: String, GroupEvent)
+        case reply(client: Int, request: UInt64, GroupReply)
+        case view(node: String)
+        case placement(node: String)
+        case clientWake(client: Int)
+        case fault(generation: Int)
+        case heal(Fault)
+        case restart(node: String)
+    }
+
+    public let configuration: Configuration
+    public internal(set) var now: UInt64 = 0
+    public internal(set) var checker = GroupChecker()
+    public internal(set) var steps = 0
+    var rng: SimRandom
+    var heap = EventHeap<Event>()
+    var nodes: [Node] = []
+    var index: [String: Int] = [:]
+    public internal(set) var roster: [String] = []
+    public let rooms: [String]
+    var cut: Set<Link> = []
+    var nextBoot: UInt64 = 1
+    var clients: [Client] = []
+    var requests: [UInt64: (client: Int, attempt: Int, id: String?)] = [:]
+    var nextRequest: UInt64 = 1
+    /// When true, no new faults are injected (quiet phase or a scripted test).
+    public var chaosEnabled = false
+    public internal(set) var progressChecks = 0
+    public internal(set) var progressSkipped = 0
+    public internal(set) var faultsInjected = 0
+    public internal(set) var packetsSent = 0
+    var faultGeneration = 0
+    /// Called with a line for each probe attempt and answer (debugging a seed).
+    public var trace: ((String) -> Void)?
+    public var debugRoom: String?
+    public var debugFrom: UInt64 = 0
+    /// A run that takes more steps than this is reported (a livelock would never end).
+    public var stepLimit = 2_000_000
+
+    struct Link: Hashable {
+        var from: String
+        var to: String
+    }
+
+    /// Builds the cluster: `nodes` roster members (n0, n1, …) running, `spares` more stopped.
+    /// Every room is created on its initial placement with the same genesis configuration.
+    public init(configuration: Configuration, clients: Bool = true) {
+        self.configuration = configuration
+        rng = SimRandom(seed: configuration.seed)
+        rooms = (0..<configuration.rooms).map { "room\($0)" }
+        for i in 0..<(configuration.nodes + configuration.spares) {
+            let node = Node(name: "n\(i)", boot: nextBoot)
+            nextBoot += 1
+            index[node.name] = nodes.count
+            nodes.append(node)
+        }
+        roster = (0..<configuration.nodes).map { "n\($0)" }
+        for node in nodes where roster.contains(node.name) { node.state = .running }
+        for room in rooms {
+            let genesis = GroupConfig(voters: placement(of: room).map { node($0).replica })
+            for node in nodes where node.state == .running {
+                let isMember = genesis.voters.contains(node.replica)
+                node.groups[room] = RoomGroup(
+                    room: room, me: node.replica, genesis: isMember ? genesis : nil, settings: configuration.settings)
+            }
+        }
+        for node in nodes where node.state == .running {
+            deliverPlacement(node)
+            deliverView(node)
+        }
+        if clients { addClients() }
+    }
+
+    func node(_ name: String) -> Node { nodes[index[name]!] }
+
+    /// The room's replica group by the current roster: R members in rendezvous (ring) order.
+    public func placement(of room: String) -> [String] {
+        let ranked = roster.sorted { stableHash(room + "/" + $0) < stableHash(room + "/" + $1) }
+        return Array(ranked.prefix(configuration.replication))
+    }
+
+    public func state(of name: String) -> NodeState { node(name).state }
+
+    public func group(_ room: String, on name: String) -> RoomGroup? { node(name).groups[room] }
+
+    /// The replicas currently leading `room` (more than one only while an old one is cut off).
+    public func leaders(of room: String) -> [RoomGroup] {
+        nodes.compactMap { $0.state == .crashed ? nil : $0.groups[room] }.filter(\.isLeader)
+    }
+
+    // MARK: Running
+
+    /// Runs until `time` or the first violation. Returns false on a violation.
+    @discardableResult
+    public func run(until time: UInt64) -> Bool {
+        while checker.violation == nil, let next = heap.nextTime, next <= time {
+            let (at, event) = heap.pop()!
+            now = at
+            steps += 1
+            process(event)
+            if steps > stepLimit { checker.fail("more than \(stepLimit) steps: a livelock?") }
+        }
+        if checker.violation == nil { now = max(now, time) }
+        return checker.violation == nil
+    }
+
+    @discardableResult
+    public func run(for duration: UInt64) -> Bool { run(until: now + duration) }
+
+    func schedule(_ event: Event, after delay: UInt64) { heap.push(event, at: now + delay) }
+
+    func process(_ event: Event) {
+        switch event {
+        case .packet(let to, let packet):
+            deliver(to: to, room: packet.room, .packet(packet), original: event)
+        case .request(let to, let room, let groupEvent):
+            deliver(to: to, room: room, groupEvent, original: event)
+        case .timer(let name, let boot, let room):
+            let node = node(name)
+            guard node.boot == boot else { return }
+            deliver(to: name, room: room, .timer, original: event)
+        case .reply(let client, let request, let reply):
+            clientReply(client, request: request, reply: reply)
+        case .view(let name):
+            let node = node(name)
+            guard node.state == .running else { return }
+            let view = liveView(of: name)
+            for room in rooms { step(node, room: room, .liveness(view)) }
+        case .placement(let name):
+            let node = node(name)
+            guard node.state == .running else { return }
+            for room in rooms { step(node, room: room, .placement(placement(of: room))) }
+        case .clientWake(let client):
+            clientWake(client)
+        case .fault(let generation):
+            injectFault(generation: generation)
+        case .heal(let fault):
+            heal(fault)
+        case .restart(let name):
+            restart(name)
+        }
+    }
+
+    func deliver(to name: String, room: String, _ groupEvent: GroupEvent, original: Event) {
+        let node = node(name)
+        switch node.state {
+        case .crashed: return
+        case .paused: node.buffered.append(original)
+        case .running: step(node, room: room, groupEvent)
+        }
+    }
+
+    /// One event into one replica; its actions are carried out and the checker looks at it.
+    func step(_ node: Node, room: String, _ event: GroupEvent) {
+        guard var group = node.groups[room] else { return }
+        let actions = group.handle(event, now: now)
+        if let debugRoom, debugRoom == room, now >= debugFrom {
+            trace?("\(now / 1_000) us \(node.replica) <- \(event)")
+            for action in actions { trace?("      -> \(action)") }
+        }
+        node.groups[room] = group
+        for action in actions {
+            switch action {
+            case .send(let to, let packet):
+                transmit(packet, from: node.name, to: to)
+            case .schedule(let at):
+                heap.push(.timer(node: node.name, boot: node.boot, room: room), at: max(at, now))
+            case .reply(let request, let reply):
+                answer(request, reply: reply, from: node.name)
+            case .commit, .persist:
+                break
+            }
+        }
+        checker.check(group, leaders: leaders(of: room))
+    }
+
+    func transmit(_ packet: GroupPacket, from: String, to: String) {
+        packetsSent += 1
+        guard !cut.contains(Link(from: from, to: to)), !rng.chance(configuration.loss) else { return }
+        schedule(.packet(to: to, packet), after: latency())
+        if rng.chance(configuration.duplication) { schedule(.packet(to: to, packet), after: latency()) }
+    }
+
+    func latency() -> UInt64 {
+        if rng.chance(configuration.detour) { return rng.between(5_000_000, 80_000_000) }
+        return rng.between(200_000, 2_000_000)
+    }
+
+    /// What gossip would eventually say at `name`: running nodes it reaches both ways.
+    func liveView(of name: String) -> Set<ReplicaID> {
+        var view: Set<ReplicaID> = [node(name).replica]
+        for other in nodes where other.state == .running && other.name != name {
+            if !cut.contains(Link(from: name, to: other.name)), !cut.contains(Link(from: other.name, to: name)) {
+                view.insert(other.replica)
+            }
+        }
+        return view
+    }
+
+    /// Gossip noticing a change: every running node gets its view after its own delay.
+    func topologyChanged() {
+        for node in nodes where node.state == .running { deliverView(node) }
+    }
+
+    func deliverView(_ node: Node) { schedule(.view(node: node.name), after: rng.between(50_000_000, 400_000_000)) }
+
+    func deliverPlacement(_ node: Node) { schedule(.placement(node: node.name), after: rng.between(0, 500_000_000)) }
+}

@@ -1,0 +1,43 @@
+/// What one replica says about its room (for `/rooms/{room}` and operators).
+public struct GroupStatus: Sendable, Hashable {
+    public enum Role: String, Sendable {
+        case leader, candidate, follower
+    }
+
+    public var role: Role
+    public var epoch: Epoch
+    public var leader: ReplicaID?
+    public var commitIndex: Int
+    public var lastIndex: Int
+    public var committedSeq: UInt64
+    public var voters: [ReplicaID]
+    /// Whether this replica sees a majority of the voters alive.
+    public var majorityAlive: Bool
+    /// A majority of the voters is gone for good (gossip shows newer incarnations or nobody):
+    /// the room stays unavailable until an operator recovers it.
+    public var quorumLost: Bool
+}
+
+extension RoomGroup {
+    public var status: GroupStatus {
+        let role: GroupStatus.Role = leadership != nil ? .leader : (campaign != nil ? .candidate : .follower)
+        let config = latestConfig?.config ?? GroupConfig(voters: [])
+        let superseded = config.voters.filter { voter in aliveBoot[voter.node].map { $0 != voter.boot } ?? false }
+        return GroupStatus(
+            role: role, epoch: promised, leader: leaderHint, commitIndex: commitIndex, lastIndex: lastIndex,
+            committedSeq: seq(through: commitIndex), voters: config.voters, majorityAlive: config.isMajority(alive),
+            quorumLost: !config.voters.isEmpty && (config.voters.count - superseded.count) * 2 <= config.voters.count)
+    }
+
+    public var isLeader: Bool { leadership != nil }
+
+    /// The epoch this replica leads, if it leads.
+    public var leaderEpoch: Epoch? { leadership?.epoch }
+
+    /// The log (read-only), for checkers and tests.
+    public var entries: [LogEntry] { log }
+
+    public var committedIndex: Int { commitIndex }
+
+    public var promisedEpoch: Epoch { promised }
+}
