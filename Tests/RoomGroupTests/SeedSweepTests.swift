@@ -28,8 +28,13 @@ struct SeedSweepTests {
         let start = UInt64(slice * 250 + 1)
         let (safety, progress) = await Self.sweep(start..<(start + 250))
         #expect(safety.isEmpty, "\(safety.prefix(5))")
-        // Known issue: a few seeds in a thousand still miss the progress bound (liveness after
-        // overlapping leader changes and reconfigurations); safety never depends on it.
+        // Known issue, fixed within issue 10 ("Rooms that stay correct under partitions") before
+        // the layer is wired in: a few seeds in a thousand still miss the progress bound after
+        // overlapping leader changes and reconfigurations. Safety never depends on it; each miss
+        // is reported as a known issue, and more than 5 in 250 seeds fails outright.
         #expect(progress.count <= 5, "\(progress.prefix(5))")
+        withKnownIssue("issue 10: progress after overlapping leader changes and reconfigurations", isIntermittent: true) {
+            #expect(progress.isEmpty, "\(progress.prefix(5))")
+        }
     }
 }
