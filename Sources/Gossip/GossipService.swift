@@ -139,6 +139,9 @@ public final class GossipService: Service, Sendable {
             s.channel = channel
             s.socket = socket
             s.endpoint = SWIMEndpoint(instance: instance, secret: configuration.secret)
+            // Visible from the moment the port is: a node without seeds is joined at once (a
+            // reader that saw `boundPort` must not see `isJoined` false until the first tick).
+            s.isJoined = instance.isJoined
             return s.phase != .stopped
         }
         logger.info("gossip bound", metadata: ["address": "\(advertised)", "seeds": "\(seeds)"])
