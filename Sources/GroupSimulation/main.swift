@@ -2,7 +2,7 @@
 // after every step. A failing seed prints itself and its step; `--seed S` replays it exactly.
 //
 //   swift run -c release group-sim [--seeds N] [--start S] [--seed S] [--nodes 5] [--rooms 3]
-//       [--rounds 2] [--no-crashes] [--no-roster]
+//       [--rounds 2] [--no-crashes] [--no-roster] [--retained 12]
 //
 // With `--seed S`, probes and the room reports are printed; DEBUG_ROOM=room0 DEBUG_FROM_MS=4000
 // also prints every event and action of that room's replicas.
@@ -37,6 +37,8 @@ struct Options {
             case "--rounds": configuration.rounds = Int(value()) ?? configuration.rounds
             case "--no-crashes": configuration.crashes = false
             case "--no-roster": configuration.rosterChanges = false
+            case "--retained":
+                configuration.settings.retainedEntries = Int(value()) ?? configuration.settings.retainedEntries
             default: print("unknown option \(args[i])")
             }
             i += 1
@@ -59,6 +61,8 @@ var checks = 0
 var skipped = 0
 var faults = 0
 var packets = 0
+var snapshots = 0
+var gaps = 0
 for seed in options.start..<(options.start + UInt64(options.seeds)) {
     var configuration = options.configuration
     configuration.seed = seed
@@ -80,13 +84,15 @@ for seed in options.start..<(options.start + UInt64(options.seeds)) {
     skipped += simulation.progressSkipped
     faults += simulation.faultsInjected
     packets += simulation.packetsSent
+    snapshots += simulation.snapshotsSent
+    gaps += simulation.gapsReported
 }
 let elapsed = seconds() - began
 print(
     """
     seeds \(options.start)..<\(options.start + UInt64(options.seeds)): \(options.seeds - failures.count) passed, \
     \(failures.count) failed in \(String(Int(elapsed * 10) / 10)) s
-    steps \(steps), acked replies \(acks), faults \(faults), packets \(packets)
+    steps \(steps), acked replies \(acks), faults \(faults), packets \(packets), snapshots sent \(snapshots), gaps \(gaps)
     progress checks \(checks) passed or failed above, \(skipped) skipped (a majority of voters gone for good)
     """)
 exit(failures.isEmpty ? 0 : 1)

@@ -11,6 +11,7 @@
 ///   client never gets two seqs for one id;
 /// - every leader of a later epoch holds every entry committed in an earlier one, at its index
 ///   (checked when a replica starts leading, and for each later commit against current leaders);
+/// - every replica reports each committed message once, in seq order, or within a `gap`;
 /// - a read barrier answers at least the seq committed when the read was issued.
 public struct GroupChecker: Sendable {
     struct Committed: Sendable {
@@ -22,6 +23,8 @@ public struct GroupChecker: Sendable {
     struct RoomLog: Sendable {
         var entries: [Committed] = []
         var seqs: [UInt64: Int] = [:]
+        /// The seq through each committed index.
+        var seqAt: [UInt64] = []
         var ids: [String: UInt64] = [:]
         var lastSeq: UInt64 = 0
         var leaders: [Epoch: ReplicaID] = [:]
@@ -31,6 +34,7 @@ public struct GroupChecker: Sendable {
     var rooms: [String: RoomLog] = [:]
     var checkedCommit: [String: [ReplicaID: Int]] = [:]
     var leading: [String: [ReplicaID: Epoch]] = [:]
+    var delivered: [String: [ReplicaID: UInt64]] = [:]
     public private(set) var acks = 0
 
     public init() {}
@@ -66,7 +70,8 @@ public struct GroupChecker: Sendable {
                 // A new leader: it must hold everything committed in earlier epochs.
                 for (offset, committed) in log.entries.enumerated() where committed.epoch < epoch {
                     let index = offset + 1
-                    if index > group.entries.count || group.entries[index - 1] != committed.entry {
+                    guard index > group.compactedIndex else { continue }
+                    if group.entry(at: index) != committed.entry {
                         fail("room \(room): leader \(group.me) of \(epoch) lacks committed index \(index)")
                         break
                     }
@@ -75,10 +80,21 @@ public struct GroupChecker: Sendable {
         } else {
             leading[room]?[group.me] = nil
         }
+        if group.compactedIndex > 0 {
+            // A snapshot (made here or installed) must describe the committed log at its index.
+            if group.compactedIndex > log.entries.count {
+                fail("room \(room): \(group.me) compacted through \(group.compactedIndex), beyond the committed log")
+            } else if log.seqAt[group.compactedIndex - 1] != group.compactedSeq {
+                fail("room \(room): \(group.me)'s snapshot at \(group.compactedIndex) says seq \(group.compactedSeq)")
+            }
+        }
         let from = checkedCommit[room]?[group.me] ?? 0
         if group.committedIndex > from {
             for index in (from + 1)...group.committedIndex {
-                let entry = group.entries[index - 1]
+                guard let entry = group.entry(at: index) else {
+                    // Committed here through a snapshot: checked above against the committed log.
+                    continue
+                }
                 if index <= log.entries.count {
                     if log.entries[index - 1].entry != entry {
                         fail("room \(room): index \(index) committed as two entries (\(group.me))")
@@ -89,7 +105,7 @@ public struct GroupChecker: Sendable {
                 record(entry, epoch: group.promisedEpoch, room: room, into: &log)
                 for leader in leaders where leader.me != group.me {
                     if let epoch = leader.leaderEpoch, epoch > group.promisedEpoch,
-                        index > leader.entries.count || leader.entries[index - 1] != entry
+                        index > leader.compactedIndex, leader.entry(at: index) != entry
                     {
                         fail("room \(room): leader \(leader.me) of \(epoch) lacks index \(index) committed in \(group.promisedEpoch)")
                     }
@@ -105,6 +121,7 @@ public struct GroupChecker: Sendable {
             fail("room \(room): index 1 is not the genesis configuration")
         }
         log.entries.append(Committed(entry: entry, epoch: epoch))
+        log.seqAt.append(entry.message?.seq ?? log.lastSeq)
         guard let message = entry.message else { return }
         if message.seq != log.lastSeq + 1 {
             fail("room \(room): committed seq \(message.seq) after \(log.lastSeq)")
@@ -116,6 +133,34 @@ public struct GroupChecker: Sendable {
         log.ids[key] = message.seq
         log.seqs[message.seq] = log.entries.count
         log.lastSeq = message.seq
+    }
+
+    /// A replica reported `.commit` or `.gap`: together they must give each of its incarnations
+    /// every committed seq once, in order, with the committed content (what the shell delivers to
+    /// its clients); a `gap` must start right after what it reported before.
+    mutating func checkDelivery(_ action: GroupAction, by replica: ReplicaID, room: String) {
+        var through = delivered[room]?[replica] ?? 0
+        switch action {
+        case .commit(let messages):
+            let log = rooms[room] ?? RoomLog()
+            for message in messages {
+                if message.seq != through + 1 {
+                    fail("room \(room): \(replica) reported seq \(message.seq) committed after \(through)")
+                }
+                if let index = log.seqs[message.seq], log.entries[index - 1].entry.message != message {
+                    fail("room \(room): \(replica) reported seq \(message.seq) unlike the committed message")
+                }
+                through = message.seq
+            }
+        case .gap(let after, let end):
+            if after != through || end <= after || end > committedSeq(room) {
+                fail("room \(room): \(replica) reported a gap \(after)...\(end) after delivering through \(through)")
+            }
+            through = end
+        default:
+            return
+        }
+        delivered[room, default: [:]][replica] = through
     }
 
     /// A client got `reply` for its send of `(user, id)`; `earlier` is the seq it got before.

@@ -21,6 +21,9 @@ public enum GroupAction: Sendable, Hashable {
     case send(to: String, GroupPacket)
     /// These messages are committed (every replica reports each once, in seq order).
     case commit([GroupChatMessage])
+    /// Messages `afterSeq + 1 ... throughSeq` were committed, but this replica received them only
+    /// as part of a snapshot: the shell reads them from the history store to deliver them.
+    case gap(afterSeq: UInt64, throughSeq: UInt64)
     /// The leader writes committed messages to the history cache (after commit, off the ack path).
     case persist([GroupChatMessage])
     case reply(request: UInt64, GroupReply)

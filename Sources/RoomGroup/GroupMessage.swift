@@ -34,13 +34,18 @@ public struct Promise: Sendable, Hashable {
     public var promised: Epoch
     public var lastEpoch: Epoch
     public var lastIndex: Int
-    /// The replier's entries after the candidate's `from` (empty unless granted).
+    /// The replier's entries after the candidate's `from` (empty unless granted), or, when the
+    /// replier compacted past `from`, its snapshot and every entry after it.
+    public var snapshot: Snapshot?
     public var entries: [LogEntry]
 }
 
 /// The leader's replication request (also the commit notice and read-barrier probe).
 public struct Append: Sendable, Hashable {
     public var epoch: Epoch
+    /// The leader's snapshot, when the replica needs entries the leader compacted; `prevIndex`
+    /// is then the snapshot's index.
+    public var snapshot: Snapshot?
     public var prevIndex: Int
     public var prevEpoch: Epoch
     public var entries: [LogEntry]

@@ -17,6 +17,10 @@ public struct GroupSettings: Sendable, Hashable {
     public var stickiness: UInt64 = 500_000_000
     /// Most entries in one append.
     public var maxBatch = 256
+    /// Committed entries a replica keeps in its log; past twice this many, the older ones are
+    /// replaced by a snapshot (`RoomGroup.compactIfNeeded`). A replica further behind than the
+    /// leader's snapshot receives the snapshot instead of the entries.
+    public var retainedEntries = 1024
     /// Recent messages whose `(user, id)` are remembered for idempotent retries.
     public var idempotencyWindow: UInt64 = 4096
 

@@ -59,8 +59,8 @@ extension GroupSimulation {
         var configs: [GroupConfig] = checker.committedConfig(room).map { [$0] } ?? []
         let committed = checker.rooms[room]?.entries.count ?? 0
         for node in nodes where node.state == .running {
-            guard let group = node.groups[room], group.entries.count > committed else { continue }
-            configs += group.entries[committed...].compactMap(\.config)
+            guard let group = node.groups[room], group.lastIndex > committed else { continue }
+            configs += ((committed + 1)...group.lastIndex).compactMap { group.entry(at: $0)?.config }
         }
         return !configs.isEmpty && configs.allSatisfy { $0.isMajority(running) }
     }

@@ -15,7 +15,13 @@ public final class GroupSimulation {
         public var rooms = 3
         public var replication = 3
         public var clientsPerRoom = 2
-        public var settings = GroupSettings()
+        /// The groups' settings; entries are compacted after a few dozen commits, so that snapshots
+        /// (sent to lagging replicas and by promisers) happen in every run.
+        public var settings: GroupSettings = {
+            var settings = GroupSettings()
+            settings.retainedEntries = 12
+            return settings
+        }()
         public var loss = 0.02
         public var duplication = 0.02
         /// Probability that a packet takes a long detour (reordering).
@@ -86,6 +92,9 @@ public final class GroupSimulation {
     public internal(set) var progressSkipped = 0
     public internal(set) var faultsInjected = 0
     public internal(set) var packetsSent = 0
+    /// Snapshots sent (in appends and in promises) and gaps reported: compaction at work.
+    public internal(set) var snapshotsSent = 0
+    public internal(set) var gapsReported = 0
     var faultGeneration = 0
     /// Called with a line for each probe attempt and answer (debugging a seed).
     public var trace: ((String) -> Void)?
@@ -224,15 +233,23 @@ public final class GroupSimulation {
                 heap.push(.timer(node: node.name, boot: node.boot, room: room), at: max(at, now))
             case .reply(let request, let reply):
                 answer(request, reply: reply, from: node.name)
+            case .gap:
+                gapsReported += 1
             case .commit, .persist:
                 break
             }
         }
         checker.check(group, leaders: leaders(of: room))
+        for action in actions { checker.checkDelivery(action, by: node.replica, room: room) }
     }
 
     func transmit(_ packet: GroupPacket, from: String, to: String) {
         packetsSent += 1
+        switch packet.message {
+        case .append(let append) where append.snapshot != nil: snapshotsSent += 1
+        case .promise(let promise) where promise.snapshot != nil: snapshotsSent += 1
+        default: break
+        }
         guard !cut.contains(Link(from: from, to: to)), !rng.chance(configuration.loss) else { return }
         schedule(.packet(to: to, packet), after: latency())
         if rng.chance(configuration.duplication) { schedule(.packet(to: to, packet), after: latency()) }

@@ -34,8 +34,12 @@ extension RoomGroup {
     /// The epoch this replica leads, if it leads.
     public var leaderEpoch: Epoch? { leadership?.epoch }
 
-    /// The log (read-only), for checkers and tests.
-    public var entries: [LogEntry] { log }
+    /// The entry at `index` (read-only, for checkers and tests); nil when compacted or absent.
+    public func entry(at index: Int) -> LogEntry? { log.entry(at: index) }
+
+    /// The last compacted index (0: nothing compacted) and the seq through it.
+    public var compactedIndex: Int { log.baseIndex }
+    public var compactedSeq: UInt64 { log.base.lastSeq }
 
     public var committedIndex: Int { commitIndex }
 

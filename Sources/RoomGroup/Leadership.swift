@@ -17,6 +17,8 @@ struct Leadership: Sendable {
     struct PendingSend: Sendable {
         var request: UInt64
         var index: Int
+        /// The seq of the message at `index` (a leader never rewrites its own log).
+        var seq: UInt64
         var deadline: UInt64
         var duplicate: Bool
     }

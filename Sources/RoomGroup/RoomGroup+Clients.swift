@@ -18,18 +18,16 @@ extension RoomGroup {
         guard let epoch = leadership?.epoch else { return out.append(.reply(request: request, redirect)) }
         guard leaderSeesMajority else { return out.append(.reply(request: request, .unavailable)) }
         let deadline = now + settings.requestTimeout
-        if let index = indexOfRecent(key) {
-            if index <= commitIndex, let message = log[index - 1].message {
-                return out.append(.reply(request: request, .duplicate(seq: message.seq)))
-            }
-            leadership?.pending.append(.init(request: request, index: index, deadline: deadline, duplicate: true))
+        if let found = recent(key) {
+            if found.index <= commitIndex { return out.append(.reply(request: request, .duplicate(seq: found.seq))) }
+            leadership?.pending.append(.init(request: request, index: found.index, seq: found.seq, deadline: deadline, duplicate: true))
             return
         }
         let ts = max(lastTs, Int64(now / 1_000_000))
         let message = GroupChatMessage(seq: lastSeq + 1, user: key.user, id: key.id, text: text, ts: ts)
         appendEntry(LogEntry(epoch: epoch, payload: .message(message)))
         let index = lastIndex
-        leadership?.pending.append(.init(request: request, index: index, deadline: deadline, duplicate: false))
+        leadership?.pending.append(.init(request: request, index: index, seq: message.seq, deadline: deadline, duplicate: false))
         replicateToAll(now: now, out: &out)
         advanceLeaderCommit(now: now, out: &out)
     }

@@ -51,12 +51,18 @@ extension RoomGroup {
         highestTerm = max(highestTerm, promised.term, lastEpoch.term) + 1
         let epoch = Epoch(term: highestTerm, leader: me)
         campaign = Campaign(epoch: epoch, from: commitIndex, deadline: now + settings.campaignTimeout)
-        var nodes = Set(voters.map(\.node)).union(placement)
-        nodes.remove(me.node)
-        for node in nodes.sorted() where aliveBoot[node] != nil {
-            send(.prepare(epoch: epoch, from: commitIndex, voters: voters), to: node, out: &out)
-        }
+        askForPromises(Set(voters.map(\.node)).union(placement), out: &out)
         tryWin(now: now, out: &out)
+    }
+
+    /// Sends `prepare` to those of `nodes` that gossip says are alive and were not asked yet.
+    mutating func askForPromises(_ nodes: Set<String>, out: inout [GroupAction]) {
+        guard var campaign else { return }
+        for node in nodes.subtracting(campaign.asked).subtracting([me.node]).sorted() where aliveBoot[node] != nil {
+            campaign.asked.insert(node)
+            send(.prepare(epoch: campaign.epoch, from: campaign.from, voters: voters), to: node, out: &out)
+        }
+        self.campaign = campaign
     }
 
     /// A promise is granted only for an epoch above every one promised (so each epoch is promised
@@ -69,6 +75,17 @@ extension RoomGroup {
         from candidate: ReplicaID, epoch: Epoch, tailFrom: Int, candidateVoters: [ReplicaID], now: UInt64, out: inout [GroupAction]
     ) {
         highestTerm = max(highestTerm, epoch.term)
+        if let leadership, epoch > leadership.epoch {
+            // A leader refuses to be deposed while it works, but an idle leader sends nothing and
+            // would never learn that a majority moved on. One that cannot see a majority of its
+            // voters cannot commit anyway: it steps down and may grant. Otherwise it probes every
+            // replica at once; a reply from a newer epoch deposes it, and the candidate retries.
+            if leaderSeesMajority {
+                replicateToAll(now: now, out: &out, force: true)
+            } else {
+                stepDown(out: &out)
+            }
+        }
         var grant = epoch > promised && leadership == nil
         if let campaign, epoch <= campaign.epoch { grant = false }
         if grant, leaderKnownAlive(now: now), let leader = leaderHint, leader != candidate, candidateVoters.contains(leader),
@@ -77,6 +94,7 @@ extension RoomGroup {
             grant = false
         }
         var entries: [LogEntry] = []
+        var snapshot: Snapshot?
         if grant {
             promised = epoch
             leaderHint = candidate
@@ -84,10 +102,12 @@ extension RoomGroup {
             promisedAt = now
             campaign = nil
             campaignAt = nil
-            if tailFrom < log.count { entries = Array(log[max(0, tailFrom)...]) }
+            if tailFrom < log.baseIndex { snapshot = log.base }
+            entries = log.entries(after: max(tailFrom, log.baseIndex), through: lastIndex)
         }
         let promise = Promise(
-            epoch: epoch, granted: grant, promised: promised, lastEpoch: lastEpoch, lastIndex: lastIndex, entries: entries)
+            epoch: epoch, granted: grant, promised: promised, lastEpoch: lastEpoch, lastIndex: lastIndex, snapshot: snapshot,
+            entries: entries)
         send(.promise(promise), to: candidate.node, out: &out)
     }
 
@@ -105,26 +125,35 @@ extension RoomGroup {
     mutating func tryWin(now: UInt64, out: inout [GroupAction]) {
         guard let campaign else { return }
         var best: (epoch: Epoch, index: Int) = (lastEpoch, lastIndex)
-        var bestEntries: [LogEntry]?
-        for (replica, promise) in campaign.promises.sorted(by: { $0.key < $1.key }) where promise.lastIndex >= campaign.from {
+        var bestPromise: Promise?
+        for (_, promise) in campaign.promises.sorted(by: { $0.key < $1.key }) where promise.lastIndex >= campaign.from {
             if (promise.lastEpoch, promise.lastIndex) > (best.epoch, best.index) {
                 best = (promise.lastEpoch, promise.lastIndex)
-                bestEntries = promise.entries
-                _ = replica
+                bestPromise = promise
             }
         }
         let config: GroupConfig?
-        if let entries = bestEntries {
-            config = entries.last(where: { $0.config != nil })?.config ?? self.config(atOrBelow: campaign.from)?.config
+        if let promise = bestPromise {
+            config =
+                promise.entries.last(where: { $0.config != nil })?.config ?? promise.snapshot?.config
+                ?? self.config(atOrBelow: campaign.from)?.config
         } else {
             config = latestConfig?.config
         }
         guard let config, config.isVoter(me) else { return }
+        // Voters of a configuration only a promise revealed must be asked too, or a candidate
+        // that lacks the entry adding them could never gather that configuration's majority.
+        askForPromises(Set(config.voters.map(\.node)), out: &out)
         guard config.isMajority(Set(campaign.promises.keys).union([me])), promised < campaign.epoch else { return }
         promised = campaign.epoch
         leaderHint = me
         leaderConfirmed = true
-        if let entries = bestEntries { adopt(entries, after: campaign.from) }
+        if let promise = bestPromise {
+            // The promiser's snapshot is committed state; installing it cannot drop anything
+            // committed (checked in `install`), and its tail then follows it.
+            if let snapshot = promise.snapshot { install(snapshot, out: &out) }
+            adopt(promise.entries, after: promise.snapshot?.index ?? campaign.from)
+        }
         becomeLeader(campaign.epoch, now: now, out: &out)
     }
 

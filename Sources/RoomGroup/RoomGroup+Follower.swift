@@ -5,7 +5,8 @@ extension RoomGroup {
     /// does: a conflicting suffix is dropped, matching entries are kept (so duplicated or
     /// reordered appends are harmless), and the commit index rises to what the leader committed
     /// and this replica is known to hold.
-    mutating func onAppend(from sender: ReplicaID, _ append: Append, now: UInt64, out: inout [GroupAction]) {
+    mutating func onAppend(from sender: ReplicaID, _ received: Append, now: UInt64, out: inout [GroupAction]) {
+        var append = received
         highestTerm = max(highestTerm, append.epoch.term)
         guard append.epoch >= promised, leadership?.epoch != append.epoch else {
             let reply = AppendReply(epoch: append.epoch, success: false, matchIndex: 0, round: append.round, promised: promised)
@@ -22,6 +23,15 @@ extension RoomGroup {
             campaignAt = nil
         }
         lastLeaderContact = now
+        if let snapshot = append.snapshot { install(snapshot, out: &out) }
+        if append.prevIndex < log.baseIndex {
+            // Entries this replica compacted are committed, and a leader of this epoch holds
+            // every committed entry: skip them and check the rest against the snapshot's index.
+            let skip = log.baseIndex - append.prevIndex
+            append.entries = Array(append.entries.dropFirst(skip))
+            append.prevIndex = log.baseIndex
+            append.prevEpoch = log.base.epoch
+        }
         guard append.prevIndex <= lastIndex, epoch(at: append.prevIndex) == append.prevEpoch else {
             let hint = max(0, min(lastIndex, append.prevIndex - 1))
             let reply = AppendReply(epoch: append.epoch, success: false, matchIndex: hint, round: append.round, promised: promised)

@@ -24,11 +24,17 @@ extension RoomGroup {
     mutating func sendAppend(to replica: ReplicaID, now: UInt64, out: inout [GroupAction]) {
         guard let leadership, var progress = leadership.progress[replica] else { return }
         progress.next = min(max(1, progress.next), lastIndex + 1)
+        // A replica that needs an entry this leader compacted gets the snapshot first.
+        var snapshot: Snapshot?
+        if progress.next <= log.baseIndex {
+            snapshot = log.base
+            progress.next = log.baseIndex + 1
+        }
         let prevIndex = progress.next - 1
-        let end = min(lastIndex, prevIndex + settings.maxBatch)
-        let entries = Array(log[prevIndex..<end])
+        let entries = log.entries(after: prevIndex, through: prevIndex + settings.maxBatch)
         let append = Append(
-            epoch: leadership.epoch, prevIndex: prevIndex, prevEpoch: epoch(at: prevIndex) ?? .zero, entries: entries,
+            epoch: leadership.epoch, snapshot: snapshot, prevIndex: prevIndex, prevEpoch: epoch(at: prevIndex) ?? .zero,
+            entries: entries,
             commitIndex: commitIndex, round: leadership.round)
         progress.inflightSince = now
         progress.sentCommit = commitIndex
@@ -72,7 +78,7 @@ extension RoomGroup {
         guard let leadership, let config = latestConfig?.config else { return }
         var index = lastIndex
         var target = commitIndex
-        while index > commitIndex, log[index - 1].epoch == leadership.epoch {
+        while index > commitIndex, log.epoch(at: index) == leadership.epoch {
             var holders: Set<ReplicaID> = config.isVoter(me) ? [me] : []
             for (replica, progress) in leadership.progress where progress.match >= index { holders.insert(replica) }
             if config.isMajority(holders) {
@@ -101,11 +107,11 @@ extension RoomGroup {
         guard let leadership else { return }
         var waiting: [Leadership.PendingSend] = []
         for request in leadership.pending {
-            guard request.index <= commitIndex, let message = log[request.index - 1].message else {
+            guard request.index <= commitIndex else {
                 waiting.append(request)
                 continue
             }
-            let reply: GroupReply = request.duplicate ? .duplicate(seq: message.seq) : .acked(seq: message.seq)
+            let reply: GroupReply = request.duplicate ? .duplicate(seq: request.seq) : .acked(seq: request.seq)
             out.append(.reply(request: request.request, reply))
         }
         self.leadership?.pending = waiting

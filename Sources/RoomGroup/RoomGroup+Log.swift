@@ -1,30 +1,19 @@
-/// The log and what is derived from it: seqs, the idempotency window, configurations.
+/// The log and what is derived from it: seqs, the idempotency window, configurations, compaction.
 extension RoomGroup {
-    public var lastIndex: Int { log.count }
+    public var lastIndex: Int { log.lastIndex }
 
-    var lastEpoch: Epoch { log.last?.epoch ?? .zero }
+    var lastEpoch: Epoch { log.lastEpoch }
 
-    /// The epoch of the entry at `index`; `.zero` for index 0.
-    func epoch(at index: Int) -> Epoch? {
-        if index == 0 { return .zero }
-        guard index >= 1, index <= log.count else { return nil }
-        return log[index - 1].epoch
-    }
+    /// The epoch of the entry at `index`; `.zero` for index 0, nil when compacted or absent.
+    func epoch(at index: Int) -> Epoch? { log.epoch(at: index) }
 
     /// The latest configuration in the log (committed or not) and its index.
-    var latestConfig: (config: GroupConfig, index: Int)? { config(atOrBelow: log.count) }
+    var latestConfig: (config: GroupConfig, index: Int)? { log.config(atOrBelow: log.lastIndex) }
 
     /// The latest committed configuration.
-    var committedConfig: GroupConfig? { config(atOrBelow: commitIndex)?.config }
+    var committedConfig: GroupConfig? { log.config(atOrBelow: commitIndex)?.config }
 
-    func config(atOrBelow index: Int) -> (config: GroupConfig, index: Int)? {
-        var i = min(index, log.count)
-        while i >= 1 {
-            if let config = log[i - 1].config { return (config, i) }
-            i -= 1
-        }
-        return nil
-    }
+    func config(atOrBelow index: Int) -> (config: GroupConfig, index: Int)? { log.config(atOrBelow: index) }
 
     var voters: [ReplicaID] { latestConfig?.config.voters ?? [] }
 
@@ -36,7 +25,7 @@ extension RoomGroup {
         if let message = entry.message {
             lastSeq = message.seq
             lastTs = max(lastTs, message.ts)
-            idIndex[MessageKey(user: message.user, id: message.id)] = log.count
+            idIndex[MessageKey(user: message.user, id: message.id)] = RecentID(index: log.lastIndex, seq: message.seq)
             if UInt64(idIndex.count) > 2 * settings.idempotencyWindow { pruneIDs() }
         }
     }
@@ -44,59 +33,108 @@ extension RoomGroup {
     /// Drops the entries from `index` on. Never below the commit index: doing so would lose a
     /// committed entry, which the protocol rules out; if it happens the breach is recorded.
     mutating func truncate(from index: Int) {
-        guard index <= log.count else { return }
+        guard index <= log.lastIndex else { return }
         if index <= commitIndex {
             safetyBreach = safetyBreach ?? "\(me) truncated committed index \(index) (commit \(commitIndex))"
         }
-        log.removeSubrange((index - 1)...)
+        log.truncate(from: index)
         rebuildDerived()
     }
 
     mutating func rebuildDerived() {
         idIndex = [:]
-        lastSeq = 0
-        lastTs = 0
-        for (offset, entry) in log.enumerated() {
+        lastSeq = log.base.lastSeq
+        lastTs = log.base.lastTs
+        for recent in log.base.recent {
+            idIndex[MessageKey(user: recent.user, id: recent.id)] = RecentID(index: log.baseIndex, seq: recent.seq)
+        }
+        for (offset, entry) in log.entries.enumerated() {
             guard let message = entry.message else { continue }
             lastSeq = message.seq
             lastTs = max(lastTs, message.ts)
-            idIndex[MessageKey(user: message.user, id: message.id)] = offset + 1
+            idIndex[MessageKey(user: message.user, id: message.id)] = RecentID(index: log.baseIndex + offset + 1, seq: message.seq)
         }
         pruneIDs()
     }
 
     mutating func pruneIDs() {
         let floor = lastSeq > settings.idempotencyWindow ? lastSeq - settings.idempotencyWindow : 0
-        idIndex = idIndex.filter { (_, index) in (log[index - 1].message?.seq ?? 0) > floor }
+        idIndex = idIndex.filter { $0.value.seq > floor }
     }
 
-    /// The log index of a message with this `(user, id)` among the window's recent messages.
-    func indexOfRecent(_ key: MessageKey) -> Int? {
-        guard let index = idIndex[key], index <= log.count, let message = log[index - 1].message,
-            message.user == key.user, message.id == key.id,
-            message.seq + settings.idempotencyWindow > lastSeq
-        else { return nil }
-        return index
+    /// Where a message with this `(user, id)` is among the window's recent messages (an index at
+    /// or below the base means a compacted, committed message).
+    func recent(_ key: MessageKey) -> RecentID? {
+        guard let found = idIndex[key], found.seq + settings.idempotencyWindow > lastSeq else { return nil }
+        return found
     }
 
     /// The seq of the last message at or below `index`.
-    func seq(through index: Int) -> UInt64 {
-        var i = min(index, log.count)
-        while i >= 1 {
-            if let message = log[i - 1].message { return message.seq }
-            i -= 1
-        }
-        return 0
-    }
+    func seq(through index: Int) -> UInt64 { log.seq(through: index) }
 
     /// Raises the commit index and reports the newly committed messages (persisted by a leader).
     mutating func commit(through index: Int, out: inout [GroupAction]) {
-        let target = min(index, log.count)
+        let target = min(index, log.lastIndex)
         guard target > commitIndex else { return }
-        let messages = log[commitIndex..<target].compactMap(\.message)
+        let messages = log.entries(after: commitIndex, through: target).compactMap(\.message)
         commitIndex = target
         guard !messages.isEmpty else { return }
         out.append(.commit(messages))
         if leadership != nil { out.append(.persist(messages)) }
     }
+
+    /// The state through `index` (committed), as a snapshot.
+    func snapshot(through index: Int) -> Snapshot {
+        let (config, configIndex) = log.config(atOrBelow: index) ?? (nil, 0)
+        let seq = log.seq(through: index)
+        let floor = seq > settings.idempotencyWindow ? seq - settings.idempotencyWindow : 0
+        let recent = idIndex.filter { $0.value.index <= index && $0.value.seq > floor }
+            .map { Snapshot.Recent(user: $0.key.user, id: $0.key.id, seq: $0.value.seq) }
+            .sorted { $0.seq < $1.seq }
+        var ts = log.base.lastTs
+        for i in stride(from: index, to: log.baseIndex, by: -1) {
+            if let message = log.entry(at: i)?.message {
+                ts = max(ts, message.ts)
+                break
+            }
+        }
+        return Snapshot(
+            index: index, epoch: log.epoch(at: index) ?? .zero, config: config, configIndex: configIndex, lastSeq: seq,
+            lastTs: ts, recent: recent)
+    }
+
+    /// Keeps at most about `2 × retainedEntries` committed entries: past that, everything committed
+    /// but the last `retainedEntries` is replaced by a snapshot (the history store holds the
+    /// messages). Uncommitted entries are never compacted.
+    mutating func compactIfNeeded() {
+        let retained = settings.retainedEntries
+        guard commitIndex - log.baseIndex > 2 * retained else { return }
+        log.compact(to: snapshot(through: commitIndex - retained))
+    }
+
+    /// Installs a committed snapshot from a leader or a promiser. What this replica already holds
+    /// at and below its index is committed there, so a matching entry keeps the log after it;
+    /// otherwise the log is replaced. Messages committed here only through the snapshot are
+    /// reported as a `gap`, for the shell to read from the history store.
+    mutating func install(_ snapshot: Snapshot, out: inout [GroupAction]) {
+        guard snapshot.index > log.baseIndex else { return }
+        if snapshot.index <= log.lastIndex, log.epoch(at: snapshot.index) == snapshot.epoch {
+            commit(through: snapshot.index, out: &out)
+        } else if snapshot.index <= commitIndex {
+            safetyBreach = safetyBreach ?? "\(me) got a snapshot at \(snapshot.index) unlike its committed log"
+        }
+        let before = seq(through: commitIndex)
+        log.compact(to: snapshot)
+        rebuildDerived()
+        if snapshot.index > commitIndex {
+            commitIndex = snapshot.index
+            if snapshot.lastSeq > before { out.append(.gap(afterSeq: before, throughSeq: snapshot.lastSeq)) }
+        }
+    }
+}
+
+/// Where a recent message sits: its log index and seq.
+struct RecentID: Sendable, Hashable {
+    var index: Int
+    var seq: UInt64
 }

@@ -24,8 +24,8 @@ public struct RoomGroup: Sendable {
     public let me: ReplicaID
     public let settings: GroupSettings
 
-    /// The log; entry at index `i` is `log[i - 1]`.
-    var log: [LogEntry] = []
+    /// The log: a snapshot of the compacted prefix and the entries after it.
+    var log = ReplicatedLog()
     var commitIndex = 0
     /// The highest epoch this replica promised (or followed): it refuses appends below it.
     var promised = Epoch.zero
@@ -44,8 +44,8 @@ public struct RoomGroup: Sendable {
     var campaign: Campaign?
     var leadership: Leadership?
     var scheduledWake: UInt64?
-    /// Log index of each recent message, by `(user, id)`.
-    var idIndex: [MessageKey: Int] = [:]
+    /// Log index and seq of each recent message, by `(user, id)`.
+    var idIndex: [MessageKey: RecentID] = [:]
     var lastSeq: UInt64 = 0
     var lastTs: Int64 = 0
     /// Set if this replica ever had to drop a committed entry (never should).
@@ -65,7 +65,7 @@ public struct RoomGroup: Sendable {
         self.me = me
         self.settings = settings
         if let genesis {
-            log = [LogEntry(epoch: .zero, payload: .config(genesis))]
+            log.append(LogEntry(epoch: .zero, payload: .config(genesis)))
             commitIndex = 1
         }
         alive = [me]
@@ -100,6 +100,7 @@ public struct RoomGroup: Sendable {
         }
         evaluateLeadership(now: now, out: &out)
         scheduleWake(now: now, out: &out)
+        compactIfNeeded()
         return out
     }
 
