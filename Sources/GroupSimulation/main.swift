@@ -63,6 +63,8 @@ var faults = 0
 var packets = 0
 var snapshots = 0
 var gaps = 0
+var recoveries = 0
+var lost = 0
 for seed in options.start..<(options.start + UInt64(options.seeds)) {
     var configuration = options.configuration
     configuration.seed = seed
@@ -86,6 +88,8 @@ for seed in options.start..<(options.start + UInt64(options.seeds)) {
     packets += simulation.packetsSent
     snapshots += simulation.snapshotsSent
     gaps += simulation.gapsReported
+    recoveries += simulation.recoveries
+    lost += simulation.checker.lostInRecovery
 }
 let elapsed = seconds() - began
 print(
@@ -94,5 +98,6 @@ print(
     \(failures.count) failed in \(String(Int(elapsed * 10) / 10)) s
     steps \(steps), acked replies \(acks), faults \(faults), packets \(packets), snapshots sent \(snapshots), gaps \(gaps)
     progress checks \(checks) passed or failed above, \(skipped) skipped (a majority of voters gone for good)
+    operator recoveries \(recoveries), committed messages lost in them (within the skipped seqs) \(lost)
     """)
 exit(failures.isEmpty ? 0 : 1)

@@ -35,6 +35,8 @@ public struct GroupChecker: Sendable {
     var checkedCommit: [String: [ReplicaID: Int]] = [:]
     var leading: [String: [ReplicaID: Epoch]] = [:]
     var delivered: [String: [ReplicaID: UInt64]] = [:]
+    /// Committed messages lost in operator recoveries (each within its reported skipped range).
+    public internal(set) var lostInRecovery = 0
     public private(set) var acks = 0
 
     public init() {}
@@ -121,6 +123,12 @@ public struct GroupChecker: Sendable {
             fail("room \(room): index 1 is not the genesis configuration")
         }
         log.entries.append(Committed(entry: entry, epoch: epoch))
+        if let recovery = entry.recovery {
+            if recovery.lostAfter != log.lastSeq || recovery.resumeAfter < recovery.lostAfter {
+                fail("room \(room): recovery entry \(recovery) after committed seq \(log.lastSeq)")
+            }
+            log.lastSeq = recovery.resumeAfter
+        }
         log.seqAt.append(entry.message?.seq ?? log.lastSeq)
         guard let message = entry.message else { return }
         if message.seq != log.lastSeq + 1 {
@@ -152,6 +160,9 @@ public struct GroupChecker: Sendable {
                 }
                 through = message.seq
             }
+        case .lost(let after, let end):
+            if after != through || end < after { fail("room \(room): \(replica) reported lost \(after)...\(end) after \(through)") }
+            through = end
         case .gap(let after, let end):
             if after != through || end <= after || end > committedSeq(room) {
                 fail("room \(room): \(replica) reported a gap \(after)...\(end) after delivering through \(through)")

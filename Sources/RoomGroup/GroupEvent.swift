@@ -14,6 +14,11 @@ public enum GroupEvent: Sendable, Hashable {
     case placement([String])
     /// A time asked for with `schedule(at:)` has come (early or extra timers are harmless).
     case timer
+    /// An operator rebuilds a group that lost a majority of its voters for good from this
+    /// replica (the most advanced survivor) and `store`, the history store's messages of the room
+    /// after this replica's committed seq; `skip` seqs are left unused after the last known one.
+    /// The answer is `recovered` or `refused`.
+    case recover(request: UInt64, store: [GroupChatMessage], skip: UInt64)
 }
 
 /// What the caller must do after an event, in order.
@@ -24,6 +29,9 @@ public enum GroupAction: Sendable, Hashable {
     /// Messages `afterSeq + 1 ... throughSeq` were committed, but this replica received them only
     /// as part of a snapshot: the shell reads them from the history store to deliver them.
     case gap(afterSeq: UInt64, throughSeq: UInt64)
+    /// Seqs `afterSeq + 1 ... throughSeq` were skipped by an operator's recovery: any message
+    /// acked there was lost with the group's majority. The shell tells clients; none will exist.
+    case lost(afterSeq: UInt64, throughSeq: UInt64)
     /// The leader writes committed messages to the history cache (after commit, off the ack path).
     case persist([GroupChatMessage])
     case reply(request: UInt64, GroupReply)
@@ -43,4 +51,9 @@ public enum GroupReply: Sendable, Hashable {
     case unavailable
     /// Ask this node instead.
     case notLeader(hint: String)
+    /// The group was rebuilt: this replica held the room through `lostAfter`; seqs up to
+    /// `resumeAfter` are skipped (messages acked there may be lost); new messages follow.
+    case recovered(lostAfter: UInt64, resumeAfter: UInt64)
+    /// An operator request was refused, with why.
+    case refused(String)
 }

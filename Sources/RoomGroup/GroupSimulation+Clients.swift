@@ -147,6 +147,8 @@ extension GroupSimulation {
             client.answered = true
             clients[id] = client
             schedule(.clientWake(client: id), after: rng.between(50_000_000, 200_000_000))
+        case .recovered, .refused:
+            return  // operator answers; never sent to clients
         case .notLeader(let hint):
             client.target = hint
             client.deadline = now
@@ -176,6 +178,10 @@ extension GroupSimulation {
             guard run(for: configuration.chaos) else { break }
             chaosEnabled = false
             healAll()
+            if configuration.recoverLostGroups {
+                guard run(for: 1_000_000_000) else { break }
+                recoverLostGroups()
+            }
             startProbes(bound: configuration.progressBound)
             guard run(for: configuration.progressBound + 100_000_000) else { break }
         }

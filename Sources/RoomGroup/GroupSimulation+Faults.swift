@@ -52,6 +52,8 @@ extension GroupSimulation {
         let waiting = node.buffered
         node.buffered = []
         for event in waiting { process(event) }
+        // A placement that came while it was paused was dropped: the roster is current again.
+        deliverPlacement(node)
         deliverView(node)
         topologyChanged()
     }

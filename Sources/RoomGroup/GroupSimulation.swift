@@ -35,6 +35,12 @@ public final class GroupSimulation {
         public var faultInterval: UInt64 = 400_000_000
         public var crashes = true
         public var rosterChanges = true
+        /// Probability that a leader's write to the history store is lost (a store outage).
+        public var storeLoss = 0.1
+        /// Whether rooms that lost a majority of voters for good are recovered by an operator
+        /// after each round (`RoomGroup+Recovery`), and how many seqs a recovery leaves unused.
+        public var recoverLostGroups = true
+        public var recoverySkip: UInt64 = 50
 
         public init() {}
     }
@@ -95,6 +101,13 @@ public final class GroupSimulation {
     /// Snapshots sent (in appends and in promises) and gaps reported: compaction at work.
     public internal(set) var snapshotsSent = 0
     public internal(set) var gapsReported = 0
+    public internal(set) var promiseSnapshotsSent = 0
+    /// The history store: what leaders persisted (some writes are lost, `storeLoss`).
+    var store: [String: [UInt64: GroupChatMessage]] = [:]
+    /// Operator recoveries run, and the requests they are waiting for (by room).
+    public internal(set) var recoveries = 0
+    var operatorRequests: [UInt64: String] = [:]
+    var lastOperatorReply: GroupReply?
     var faultGeneration = 0
     /// Called with a line for each probe attempt and answer (debugging a seed).
     public var trace: ((String) -> Void)?
@@ -232,10 +245,17 @@ public final class GroupSimulation {
             case .schedule(let at):
                 heap.push(.timer(node: node.name, boot: node.boot, room: room), at: max(at, now))
             case .reply(let request, let reply):
-                answer(request, reply: reply, from: node.name)
+                if let room = operatorRequests.removeValue(forKey: request) {
+                    recovered(room, by: group, reply: reply)
+                } else {
+                    answer(request, reply: reply, from: node.name)
+                }
             case .gap:
                 gapsReported += 1
-            case .commit, .persist:
+            case .persist(let messages):
+                guard !rng.chance(configuration.storeLoss) else { break }
+                for message in messages { store[room, default: [:]][message.seq] = message }
+            case .commit, .lost:
                 break
             }
         }
@@ -247,7 +267,9 @@ public final class GroupSimulation {
         packetsSent += 1
         switch packet.message {
         case .append(let append) where append.snapshot != nil: snapshotsSent += 1
-        case .promise(let promise) where promise.snapshot != nil: snapshotsSent += 1
+        case .promise(let promise) where promise.snapshot != nil:
+            snapshotsSent += 1
+            promiseSnapshotsSent += 1
         default: break
         }
         guard !cut.contains(Link(from: from, to: to)), !rng.chance(configuration.loss) else { return }

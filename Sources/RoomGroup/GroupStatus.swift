@@ -22,7 +22,13 @@ extension RoomGroup {
     public var status: GroupStatus {
         let role: GroupStatus.Role = leadership != nil ? .leader : (campaign != nil ? .candidate : .follower)
         let config = latestConfig?.config ?? GroupConfig(voters: [])
-        let superseded = config.voters.filter { voter in aliveBoot[voter.node].map { $0 != voter.boot } ?? false }
+        // Gone for good: gossip shows a newer incarnation of the voter's node (its state died with
+        // the old process), or the node is dead and no longer in the room's placement (removed
+        // from the roster). A dead voter still placed may be paused and come back.
+        let superseded = config.voters.filter { voter in
+            if let boot = aliveBoot[voter.node] { return boot != voter.boot }
+            return !placement.isEmpty && !placement.contains(voter.node)
+        }
         return GroupStatus(
             role: role, epoch: promised, leader: leaderHint, commitIndex: commitIndex, lastIndex: lastIndex,
             committedSeq: seq(through: commitIndex), voters: config.voters, majorityAlive: config.isMajority(alive),

@@ -10,6 +10,9 @@ public struct LogEntry: Sendable, Hashable {
         case noop
         /// The group's voters from this entry on.
         case config(GroupConfig)
+        /// An operator rebuilt the group from one surviving replica (`RoomGroup+Recovery`): the
+        /// voters from here on, and seqs that may have been acked and lost, never reused.
+        case recovery(Recovery)
     }
 
     public var epoch: Epoch
@@ -26,8 +29,41 @@ public struct LogEntry: Sendable, Hashable {
     }
 
     public var config: GroupConfig? {
-        if case .config(let config) = payload { return config }
+        switch payload {
+        case .config(let config): config
+        case .recovery(let recovery): recovery.config
+        default: nil
+        }
+    }
+
+    public var recovery: Recovery? {
+        if case .recovery(let recovery) = payload { return recovery }
         return nil
+    }
+
+    /// The room's last seq once this entry is applied, if the entry sets it: a message's own
+    /// seq, or the end of the seqs a recovery skipped.
+    public var seqAfter: UInt64? {
+        switch payload {
+        case .message(let message): message.seq
+        case .recovery(let recovery): recovery.resumeAfter
+        default: nil
+        }
+    }
+}
+
+/// What a recovery entry says: the group restarts with `config`; the replica it was rebuilt from
+/// held the room through seq `lostAfter`; seqs `lostAfter + 1 ... resumeAfter` may have been
+/// acked by the lost majority and are never given to a new message.
+public struct Recovery: Sendable, Hashable {
+    public var config: GroupConfig
+    public var lostAfter: UInt64
+    public var resumeAfter: UInt64
+
+    public init(config: GroupConfig, lostAfter: UInt64, resumeAfter: UInt64) {
+        self.config = config
+        self.lostAfter = lostAfter
+        self.resumeAfter = resumeAfter
     }
 }
 

@@ -47,7 +47,7 @@ struct ReplicatedLog: Sendable {
     func seq(through index: Int) -> UInt64 {
         var i = min(index, lastIndex)
         while i > base.index {
-            if let message = entries[i - base.index - 1].message { return message.seq }
+            if let seq = entries[i - base.index - 1].seqAfter { return seq }
             i -= 1
         }
         return base.lastSeq

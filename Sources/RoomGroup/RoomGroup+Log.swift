@@ -22,6 +22,7 @@ extension RoomGroup {
     /// Appends one entry, keeping the seq and idempotency index up to date.
     mutating func appendEntry(_ entry: LogEntry) {
         log.append(entry)
+        if let recovery = entry.recovery { lastSeq = max(lastSeq, recovery.resumeAfter) }
         if let message = entry.message {
             lastSeq = message.seq
             lastTs = max(lastTs, message.ts)
@@ -49,6 +50,7 @@ extension RoomGroup {
             idIndex[MessageKey(user: recent.user, id: recent.id)] = RecentID(index: log.baseIndex, seq: recent.seq)
         }
         for (offset, entry) in log.entries.enumerated() {
+            if let recovery = entry.recovery { lastSeq = max(lastSeq, recovery.resumeAfter) }
             guard let message = entry.message else { continue }
             lastSeq = message.seq
             lastTs = max(lastTs, message.ts)
@@ -76,11 +78,23 @@ extension RoomGroup {
     mutating func commit(through index: Int, out: inout [GroupAction]) {
         let target = min(index, log.lastIndex)
         guard target > commitIndex else { return }
-        let messages = log.entries(after: commitIndex, through: target).compactMap(\.message)
+        let entries = log.entries(after: commitIndex, through: target)
         commitIndex = target
-        guard !messages.isEmpty else { return }
-        out.append(.commit(messages))
-        if leadership != nil { out.append(.persist(messages)) }
+        var messages: [GroupChatMessage] = []
+        func flush() {
+            guard !messages.isEmpty else { return }
+            out.append(.commit(messages))
+            if leadership != nil { out.append(.persist(messages)) }
+            messages = []
+        }
+        for entry in entries {
+            if let message = entry.message { messages.append(message) }
+            if let recovery = entry.recovery, recovery.resumeAfter > recovery.lostAfter {
+                flush()
+                out.append(.lost(afterSeq: recovery.lostAfter, throughSeq: recovery.resumeAfter))
+            }
+        }
+        flush()
     }
 
     /// The state through `index` (committed), as a snapshot.

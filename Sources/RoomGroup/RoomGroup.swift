@@ -93,6 +93,8 @@ public struct RoomGroup: Sendable {
         case .timer:
             if let wake = scheduledWake, wake <= now { scheduledWake = nil }
             onTimer(now: now, out: &out)
+        case .recover(let request, let store, let skip):
+            recover(request: request, store: store, skip: skip, now: now, out: &out)
         }
         if leadership != nil {
             reconfigure(now: now, out: &out)
@@ -100,7 +102,9 @@ public struct RoomGroup: Sendable {
         }
         evaluateLeadership(now: now, out: &out)
         scheduleWake(now: now, out: &out)
-        compactIfNeeded()
+        // Not in the step of a recovery: the log the operator's report describes stays whole
+        // until the next event (the checker compares the two).
+        if case .recover = event {} else { compactIfNeeded() }
         return out
     }
 
