@@ -71,6 +71,7 @@ let package = Package(
                 "History",
                 "Ring",
                 "Gossip",
+                "RoomGroup",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -216,7 +217,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Cluster", "ChatCore", "History"],
+            dependencies: ["Cluster", "ChatCore", "History", "RoomGroup"],
             swiftSettings: strict
         ),
         .target(

@@ -11,6 +11,7 @@ extension InternalFrame {
         case joinReply = 20, sendReply, messagesReply, ok, error, statsReply
         case message = 30, presence, moved
         case identify = 50
+        case group = 60
         case replicate = 40, replicateReply, claim, claimReply
     }
 
@@ -115,6 +116,9 @@ extension InternalFrame {
         case .identify(let boot):
             buffer.writeInteger(Tag.identify.rawValue)
             buffer.writeField(boot)
+        case .group(let packet):
+            buffer.writeInteger(Tag.group.rawValue)
+            buffer.writeGroupPacket(packet)
         }
     }
 
@@ -205,6 +209,8 @@ extension InternalFrame {
             frame = try decodeReplication(tag, from: &buffer)
         case .identify:
             frame = .identify(boot: try buffer.readString())
+        case .group:
+            frame = .group(try buffer.readGroupPacket())
         }
         guard buffer.readableBytes == 0 else { throw InternalFrameError(description: "trailing bytes after frame") }
         return frame

@@ -1,5 +1,6 @@
 import ChatCore
 import NIOCore
+import RoomGroup
 
 /// A frame on an internal link between two nodes. Links are length-prefixed TCP streams (the
 /// 4-byte prefix is added by `LengthFieldPrepender`); this is what one frame holds.
@@ -52,6 +53,10 @@ public enum InternalFrame: Sendable, Hashable {
     /// the owner registers for that link carry it, so requests still in flight from an earlier
     /// process of a restarted node are told apart from the new process's.
     case identify(boot: String)
+
+    /// A packet of a room's consensus group (`RoomGroup`), pushed between the group's replicas.
+    /// Not yet sent by nodes: the groups are wired in by issue 10.
+    case group(GroupPacket)
 
     /// The correlation id of a reply, nil for other frames.
     public var replyCorrelation: UInt64? {

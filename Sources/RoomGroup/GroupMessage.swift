@@ -38,6 +38,18 @@ public struct Promise: Sendable, Hashable {
     /// replier compacted past `from`, its snapshot and every entry after it.
     public var snapshot: Snapshot?
     public var entries: [LogEntry]
+
+    public init(
+        epoch: Epoch, granted: Bool, promised: Epoch, lastEpoch: Epoch, lastIndex: Int, snapshot: Snapshot?, entries: [LogEntry]
+    ) {
+        self.epoch = epoch
+        self.granted = granted
+        self.promised = promised
+        self.lastEpoch = lastEpoch
+        self.lastIndex = lastIndex
+        self.snapshot = snapshot
+        self.entries = entries
+    }
 }
 
 /// The leader's replication request (also the commit notice and read-barrier probe).
@@ -52,6 +64,18 @@ public struct Append: Sendable, Hashable {
     public var commitIndex: Int
     /// Read-barrier round: a reply at this epoch confirms the leader up to this round.
     public var round: UInt64
+
+    public init(
+        epoch: Epoch, snapshot: Snapshot?, prevIndex: Int, prevEpoch: Epoch, entries: [LogEntry], commitIndex: Int, round: UInt64
+    ) {
+        self.epoch = epoch
+        self.snapshot = snapshot
+        self.prevIndex = prevIndex
+        self.prevEpoch = prevEpoch
+        self.entries = entries
+        self.commitIndex = commitIndex
+        self.round = round
+    }
 }
 
 /// A replica's answer to `append`.
@@ -65,4 +89,12 @@ public struct AppendReply: Sendable, Hashable {
     public var round: UInt64
     /// The highest epoch the replier has promised: above `epoch`, the leader is deposed.
     public var promised: Epoch
+
+    public init(epoch: Epoch, success: Bool, matchIndex: Int, round: UInt64, promised: Epoch) {
+        self.epoch = epoch
+        self.success = success
+        self.matchIndex = matchIndex
+        self.round = round
+        self.promised = promised
+    }
 }

@@ -1,0 +1,208 @@
+import NIOCore
+import RoomGroup
+
+/// Runs this node's replicas of room groups (`RoomGroup`) on one event loop: every event of every
+/// room is handled there, in the order it arrived, and the actions are carried out through the
+/// injected `Sinks`. It holds no protocol rule (those are all in `RoomGroup`); it only turns
+/// requests into events with request ids, keeps the promises those ids answer, and keeps one
+/// timer per room at the earliest time its group asked for.
+///
+/// Time is the event loop's monotonic clock (`NIODeadline`), in nanoseconds, as the groups'
+/// settings expect.
+public final class GroupHost: Sendable {
+    /// Where the actions go. Each is called on the host's event loop, in action order.
+    public struct Sinks: Sendable {
+        /// A packet for another replica's node (the internal link to `node`).
+        public var send: @Sendable (_ node: String, _ packet: GroupPacket) -> Void
+        /// What this replica reports committed, in seq order: messages, gaps to read from the
+        /// history store, and seqs lost in a recovery.
+        public var deliver: @Sendable (_ room: String, _ delivery: GroupDelivery) -> Void
+        /// Committed messages this replica, as leader, writes to the history store.
+        public var persist: @Sendable (_ room: String, _ messages: [GroupChatMessage]) -> Void
+
+        public init(
+            send: @escaping @Sendable (String, GroupPacket) -> Void,
+            deliver: @escaping @Sendable (String, GroupDelivery) -> Void,
+            persist: @escaping @Sendable (String, [GroupChatMessage]) -> Void
+        ) {
+            self.send = send
+            self.deliver = deliver
+            self.persist = persist
+        }
+    }
+
+    struct State {
+        var groups: [String: RoomGroup] = [:]
+        var waiting: [UInt64: EventLoopPromise<GroupReply>] = [:]
+        var nextRequest: UInt64 = 1
+        var timers: [String: (at: UInt64, task: Scheduled<Void>)] = [:]
+        var view: Set<ReplicaID> = []
+        var placements: [String: [String]] = [:]
+        var closed = false
+    }
+
+    public let me: ReplicaID
+    public let eventLoop: any EventLoop
+    let settings: GroupSettings
+    let sinks: Sinks
+    private let state: NIOLoopBoundBox<State>
+
+    public init(me: ReplicaID, eventLoop: any EventLoop, settings: GroupSettings = .init(), sinks: Sinks) {
+        self.me = me
+        self.eventLoop = eventLoop
+        self.settings = settings
+        self.sinks = sinks
+        state = NIOLoopBoundBox.makeBoxSendingValue(State(), eventLoop: eventLoop)
+    }
+
+    static var now: UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    // MARK: Requests
+
+    /// Creates this node's replica of `room` if it has none. `genesis` is given only by the
+    /// nodes that create the room (the same on each); others start empty and learn it.
+    public func open(_ room: String, genesis: GroupConfig?, placement: [String]) {
+        eventLoop.execute {
+            self.state.value.placements[room] = placement
+            self.ensure(room, genesis: genesis)
+            self.handle(room, .placement(placement))
+        }
+    }
+
+    /// Sends a message; the answer is the group's (`acked`, `duplicate`, `unavailable`, …).
+    public func send(room: String, user: String, id: String, text: String) -> EventLoopFuture<GroupReply> {
+        request(room) { .send(request: $0, user: user, id: id, text: text) }
+    }
+
+    /// A read barrier: `readable(seq)` once a majority confirmed this replica leads.
+    public func readBarrier(room: String) -> EventLoopFuture<GroupReply> {
+        request(room) { .readBarrier(request: $0) }
+    }
+
+    /// `chat-node rooms recover`: rebuilds a group that lost its majority from this replica.
+    public func recover(room: String, store: [GroupChatMessage], skip: UInt64) -> EventLoopFuture<GroupReply> {
+        request(room) { .recover(request: $0, store: store, skip: skip) }
+    }
+
+    /// What this replica says about `room`, nil if it holds none.
+    public func status(room: String) -> EventLoopFuture<GroupStatus?> {
+        eventLoop.submit { self.state.value.groups[room]?.status }
+    }
+
+    // MARK: Inputs from links and gossip
+
+    /// A packet from another replica (a packet for a room this node holds no replica of yet
+    /// creates an empty one: a new member learns the room from its leader).
+    public func receive(_ packet: GroupPacket) {
+        eventLoop.execute {
+            guard !self.state.value.closed else { return }
+            self.ensure(packet.room, genesis: nil)
+            self.handle(packet.room, .packet(packet))
+        }
+    }
+
+    /// Gossip's view: the incarnations it believes alive. Every group hears it.
+    public func liveness(_ view: Set<ReplicaID>) {
+        eventLoop.execute {
+            self.state.value.view = view
+            for room in self.state.value.groups.keys.sorted() { self.handle(room, .liveness(view)) }
+        }
+    }
+
+    /// A room's placement changed (the roster changed).
+    public func placement(room: String, _ nodes: [String]) {
+        eventLoop.execute {
+            self.state.value.placements[room] = nodes
+            guard self.state.value.groups[room] != nil else { return }
+            self.handle(room, .placement(nodes))
+        }
+    }
+
+    /// Stops every timer and answers every waiting request `unavailable`.
+    public func close() -> EventLoopFuture<Void> {
+        eventLoop.submit {
+            self.state.value.closed = true
+            for (_, timer) in self.state.value.timers { timer.task.cancel() }
+            self.state.value.timers = [:]
+            let waiting = self.state.value.waiting
+            self.state.value.waiting = [:]
+            for (_, promise) in waiting { promise.succeed(.unavailable) }
+        }
+    }
+
+    // MARK: On the event loop
+
+    private func request(_ room: String, _ event: @escaping @Sendable (UInt64) -> GroupEvent) -> EventLoopFuture<GroupReply> {
+        let promise = eventLoop.makePromise(of: GroupReply.self)
+        eventLoop.execute {
+            guard !self.state.value.closed, self.state.value.groups[room] != nil else {
+                return promise.succeed(.unavailable)
+            }
+            let id = self.state.value.nextRequest
+            self.state.value.nextRequest += 1
+            self.state.value.waiting[id] = promise
+            self.handle(room, event(id))
+        }
+        return promise.futureResult
+    }
+
+    private func ensure(_ room: String, genesis: GroupConfig?) {
+        guard state.value.groups[room] == nil else { return }
+        var group = RoomGroup(room: room, me: me, genesis: genesis, settings: settings)
+        var ignored: [GroupAction] = []
+        ignored += group.handle(.liveness(state.value.view), now: Self.now)
+        if let placement = state.value.placements[room] { ignored += group.handle(.placement(placement), now: Self.now) }
+        state.value.groups[room] = group
+        perform(ignored, room: room)
+    }
+
+    private func handle(_ room: String, _ event: GroupEvent) {
+        guard var group = state.value.groups[room] else { return }
+        let actions = group.handle(event, now: Self.now)
+        state.value.groups[room] = group
+        perform(actions, room: room)
+    }
+
+    private func perform(_ actions: [GroupAction], room: String) {
+        for action in actions {
+            switch action {
+            case .send(let node, let packet):
+                sinks.send(node, packet)
+            case .commit(let messages):
+                sinks.deliver(room, .messages(messages))
+            case .gap(let after, let through):
+                sinks.deliver(room, .gap(afterSeq: after, throughSeq: through))
+            case .lost(let after, let through):
+                sinks.deliver(room, .lost(afterSeq: after, throughSeq: through))
+            case .persist(let messages):
+                sinks.persist(room, messages)
+            case .reply(let request, let reply):
+                state.value.waiting.removeValue(forKey: request)?.succeed(reply)
+            case .schedule(let at):
+                schedule(room, at: at)
+            }
+        }
+    }
+
+    /// Keeps one timer per room, at the earliest time asked for (an early or extra `.timer` is
+    /// harmless to a group, a missing one is not).
+    private func schedule(_ room: String, at: UInt64) {
+        guard !state.value.closed else { return }
+        if let current = state.value.timers[room], current.at <= at, current.at >= Self.now { return }
+        state.value.timers[room]?.task.cancel()
+        let task = eventLoop.scheduleTask(deadline: .uptimeNanoseconds(at)) {
+            self.state.value.timers[room] = nil
+            self.handle(room, .timer)
+        }
+        state.value.timers[room] = (at, task)
+    }
+}
+
+/// What a replica reports committed, in seq order (`GroupHost.Sinks.deliver`).
+public enum GroupDelivery: Sendable, Hashable {
+    case messages([GroupChatMessage])
+    /// Committed, but received only in a snapshot: read them from the history store.
+    case gap(afterSeq: UInt64, throughSeq: UInt64)
+    /// Skipped by a recovery: these seqs will never name a message.
+    case lost(afterSeq: UInt64, throughSeq: UInt64)
+}

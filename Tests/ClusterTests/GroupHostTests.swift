@@ -1,0 +1,164 @@
+import NIOCore
+import NIOPosix
+import RoomGroup
+import Synchronization
+import Testing
+
+@testable import Cluster
+
+/// `GroupHost`, the shell around the room groups, on real event loops and the real clock: three
+/// hosts joined by an in-memory network that can cut a node off (packets dropped silently, and
+/// each side's gossip view updated as SWIM would).
+@Suite("Room groups on event loops", .timeLimit(.minutes(1)))
+struct GroupHostTests {
+    final class Network: Sendable {
+        let hosts = Mutex<[String: GroupHost]>([:])
+        let cut = Mutex<Set<String>>([])
+        let delivered = Mutex<[String: [UInt64]]>([:])
+
+        func send(from: String, to: String, _ packet: GroupPacket) {
+            let cutOff = cut.withLock { $0.contains(from) || $0.contains(to) }
+            guard !cutOff, let host = hosts.withLock({ $0[to] }) else { return }
+            host.receive(packet)
+        }
+
+        func record(_ node: String, _ delivery: GroupDelivery) {
+            guard case .messages(let messages) = delivery else { return }
+            delivered.withLock { $0[node, default: []] += messages.map(\.seq) }
+        }
+    }
+
+    static let room = "lobby"
+
+    /// Three hosts n1…n3 of one room, each seeing the others alive.
+    static func cluster(_ group: MultiThreadedEventLoopGroup) -> (Network, [GroupHost]) {
+        let network = Network()
+        let replicas = ["n1", "n2", "n3"].map { ReplicaID(node: $0, boot: 1) }
+        var hosts: [GroupHost] = []
+        for replica in replicas {
+            let name = replica.node
+            let sinks = GroupHost.Sinks(
+                send: { to, packet in network.send(from: name, to: to, packet) },
+                deliver: { _, delivery in network.record(name, delivery) },
+                persist: { _, _ in })
+            hosts.append(GroupHost(me: replica, eventLoop: group.next(), sinks: sinks))
+        }
+        network.hosts.withLock { $0 = Dictionary(uniqueKeysWithValues: hosts.map { ($0.me.node, $0) }) }
+        for host in hosts {
+            host.liveness(Set(replicas))
+            host.open(room, genesis: GroupConfig(voters: replicas), placement: replicas.map(\.node))
+        }
+        return (network, hosts)
+    }
+
+    /// Sends through `hosts` (following `notLeader` hints, retrying `unavailable` with the same
+    /// id) until acked; nil if not acked within `attempts`.
+    static func send(_ id: String, via hosts: [GroupHost], attempts: Int = 100) async throws -> GroupReply? {
+        var target = hosts[0]
+        for _ in 0..<attempts {
+            let reply = try await target.send(room: room, user: "u", id: id, text: "text \(id)").get()
+            switch reply {
+            case .acked, .duplicate: return reply
+            case .notLeader(let hint):
+                if let next = hosts.first(where: { $0.me.node == hint }) { target = next }
+            default:
+                target = hosts[(hosts.firstIndex { $0 === target }! + 1) % hosts.count]
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        return nil
+    }
+
+    @Test("a leader is chosen, sends are acked with gap-free seqs on every replica, a retry keeps its seq")
+    func acksInOrder() async throws {
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let (network, hosts) = Self.cluster(loops)
+        var seqs: [UInt64] = []
+        for i in 1...30 {
+            guard case .acked(let seq) = try await Self.send("m\(i)", via: hosts) else {
+                Issue.record("m\(i) was not acked")
+                break
+            }
+            seqs.append(seq)
+        }
+        #expect(seqs == Array(1...30))
+        let retry = try await Self.send("m7", via: hosts)
+        #expect(retry == .duplicate(seq: 7))
+        // Every replica reports every seq once, in order (followers learn the commit index with
+        // the next append, so wait for it).
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await Self.send("m31", via: hosts)
+        try await Task.sleep(for: .milliseconds(300))
+        for host in hosts {
+            let delivered = network.delivered.withLock { $0[host.me.node] ?? [] }
+            #expect(Array(delivered.prefix(30)) == Array(1...30), "\(host.me.node) delivered \(delivered)")
+        }
+        for host in hosts { try await host.close().get() }
+        try await loops.shutdownGracefully()
+    }
+
+    @Test("a cut-off leader answers unavailable; the majority elects another and acks; after healing one order")
+    func partitionedLeader() async throws {
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let (network, hosts) = Self.cluster(loops)
+        _ = try await Self.send("before", via: hosts)
+        let statuses = try await hosts.asyncMap { try await $0.status(room: Self.room).get() }
+        let leaderIndex = try #require(statuses.firstIndex { $0?.role == .leader })
+        let leader = hosts[leaderIndex]
+        let others = hosts.filter { $0 !== leader }
+        network.cut.withLock { _ = $0.insert(leader.me.node) }
+        leader.liveness([leader.me])
+        for host in others { host.liveness(Set(others.map(\.me))) }
+
+        // The minority side refuses at once: it cannot see a majority.
+        let refused = try await leader.send(room: Self.room, user: "u", id: "cut", text: "x").get()
+        #expect(refused == .unavailable)
+        // The majority side goes on.
+        guard case .acked(let seq) = try await Self.send("during", via: others) else {
+            Issue.record("the majority side did not ack")
+            return
+        }
+        #expect(seq == 2)
+
+        network.cut.withLock { $0 = [] }
+        for host in hosts { host.liveness(Set(hosts.map(\.me))) }
+        guard case .acked(let after) = try await Self.send("after", via: hosts) else {
+            Issue.record("no ack after healing")
+            return
+        }
+        #expect(after == 3)
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await Self.send("last", via: hosts)
+        try await Task.sleep(for: .milliseconds(300))
+        for host in hosts {
+            let delivered = network.delivered.withLock { $0[host.me.node] ?? [] }
+            #expect(Array(delivered.prefix(3)) == [1, 2, 3], "\(host.me.node) delivered \(delivered)")
+        }
+        for host in hosts { try await host.close().get() }
+        try await loops.shutdownGracefully()
+    }
+
+    @Test("closing a host answers its waiting requests unavailable")
+    func closeAnswersWaiting() async throws {
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let (network, hosts) = Self.cluster(loops)
+        _ = try await Self.send("first", via: hosts)
+        let statuses = try await hosts.asyncMap { try await $0.status(room: Self.room).get() }
+        let leader = hosts[try #require(statuses.firstIndex { $0?.role == .leader })]
+        // Followers stop answering (but gossip still says they are alive): the send waits.
+        network.cut.withLock { $0 = Set(hosts.filter { $0 !== leader }.map(\.me.node)) }
+        let waiting = leader.send(room: Self.room, user: "u", id: "stuck", text: "x")
+        try await leader.close().get()
+        #expect(try await waiting.get() == .unavailable)
+        for host in hosts { try await host.close().get() }
+        try await loops.shutdownGracefully()
+    }
+}
+
+extension Array {
+    fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}

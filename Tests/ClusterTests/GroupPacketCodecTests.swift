@@ -1,0 +1,105 @@
+import NIOCore
+import RoomGroup
+import Testing
+
+@testable import Cluster
+
+/// The room groups' packets on internal links (`InternalFrame.group`): every message kind and
+/// entry kind round-trips, and a truncated or forged frame is refused with an error, never a trap
+/// or an unbounded allocation.
+@Suite("Room group packets on internal links")
+struct GroupPacketCodecTests {
+    static let a = ReplicaID(node: "n1", boot: 7)
+    static let b = ReplicaID(node: "nœud-2", boot: .max)
+    static let epoch = Epoch(term: 12, leader: a)
+    static let message = GroupChatMessage(seq: 41, user: "zoë", id: "m\u{0}1", text: "hi 🎉\n", ts: -3)
+    static let entries: [LogEntry] = [
+        LogEntry(epoch: .zero, payload: .config(GroupConfig(voters: [a, b]))),
+        LogEntry(epoch: epoch, payload: .noop),
+        LogEntry(epoch: epoch, payload: .message(message)),
+        LogEntry(epoch: epoch, payload: .recovery(Recovery(config: GroupConfig(voters: [b]), lostAfter: 41, resumeAfter: 91))),
+    ]
+    static let snapshot = Snapshot(
+        index: 1 << 40, epoch: epoch, config: GroupConfig(voters: [a]), configIndex: 5, lastSeq: 40, lastTs: 1_700_000_000_000,
+        recent: [Snapshot.Recent(user: "u", id: "i", seq: 40)])
+
+    static let packets: [GroupPacket] = [
+        GroupPacket(room: "room", from: a, message: .prepare(epoch: epoch, from: 3, voters: [a, b])),
+        GroupPacket(
+            room: "room", from: b,
+            message: .promise(
+                Promise(epoch: epoch, granted: true, promised: epoch, lastEpoch: .zero, lastIndex: 9, snapshot: snapshot, entries: entries))),
+        GroupPacket(
+            room: "", from: b,
+            message: .promise(Promise(epoch: epoch, granted: false, promised: epoch, lastEpoch: epoch, lastIndex: 0, snapshot: nil, entries: []))),
+        GroupPacket(
+            room: "room", from: a,
+            message: .append(
+                Append(epoch: epoch, snapshot: nil, prevIndex: 4, prevEpoch: epoch, entries: entries, commitIndex: 3, round: 9))),
+        GroupPacket(
+            room: "room", from: a,
+            message: .append(
+                Append(epoch: epoch, snapshot: snapshot, prevIndex: 1 << 40, prevEpoch: epoch, entries: [], commitIndex: 0, round: 0))),
+        GroupPacket(
+            room: "room", from: b,
+            message: .appendReply(AppendReply(epoch: epoch, success: false, matchIndex: 2, round: .max, promised: epoch))),
+    ]
+
+    @Test(arguments: packets)
+    func roundTrips(packet: GroupPacket) throws {
+        var buffer = InternalFrame.group(packet).encoded
+        #expect(try InternalFrame.decode(&buffer) == .group(packet))
+    }
+
+    @Test("every truncation of every packet is refused with an error")
+    func truncated() {
+        for packet in Self.packets {
+            let whole = InternalFrame.group(packet).encoded
+            for length in 0..<whole.readableBytes {
+                var cut = whole.getSlice(at: whole.readerIndex, length: length)!
+                #expect(throws: InternalFrameError.self) { try InternalFrame.decode(&cut) }
+            }
+        }
+    }
+
+    @Test("a forged entry count is refused before anything is allocated for it")
+    func forgedCount() {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(InternalFrame.Tag.group.rawValue)
+        buffer.writeField("room")
+        buffer.writeReplica(Self.a)
+        buffer.writeInteger(UInt8(2))  // append
+        buffer.writeEpoch(Self.epoch)
+        buffer.writeInteger(UInt8(0))  // no snapshot
+        buffer.writeIndex(0)
+        buffer.writeEpoch(Self.epoch)
+        buffer.writeInteger(UInt32.max)  // entries
+        #expect(throws: InternalFrameError.self) { try InternalFrame.decode(&buffer) }
+    }
+
+    @Test("unknown kinds, bad flags and out-of-range indexes are refused")
+    func forgedFields() {
+        func frame(_ build: (inout ByteBuffer) -> Void) -> ByteBuffer {
+            var buffer = ByteBuffer()
+            buffer.writeInteger(InternalFrame.Tag.group.rawValue)
+            buffer.writeField("room")
+            buffer.writeReplica(Self.a)
+            build(&buffer)
+            return buffer
+        }
+        var unknownKind = frame { $0.writeInteger(UInt8(9)) }
+        #expect(throws: InternalFrameError.self) { try InternalFrame.decode(&unknownKind) }
+        var badFlag = frame {
+            $0.writeInteger(UInt8(3))
+            $0.writeEpoch(Self.epoch)
+            $0.writeInteger(UInt8(2))  // success must be 0 or 1
+        }
+        #expect(throws: InternalFrameError.self) { try InternalFrame.decode(&badFlag) }
+        var hugeIndex = frame {
+            $0.writeInteger(UInt8(0))
+            $0.writeEpoch(Self.epoch)
+            $0.writeInteger(UInt64.max)
+        }
+        #expect(throws: InternalFrameError.self) { try InternalFrame.decode(&hugeIndex) }
+    }
+}
