@@ -28,10 +28,12 @@ struct GroupPacketCodecTests {
         GroupPacket(
             room: "room", from: b,
             message: .promise(
-                Promise(epoch: epoch, granted: true, promised: epoch, lastEpoch: .zero, lastIndex: 9, snapshot: snapshot, entries: entries))),
+                Promise(epoch: epoch, granted: true, promised: epoch, lastEpoch: .zero, lastIndex: 9, snapshot: snapshot, entries: entries))
+        ),
         GroupPacket(
             room: "", from: b,
-            message: .promise(Promise(epoch: epoch, granted: false, promised: epoch, lastEpoch: epoch, lastIndex: 0, snapshot: nil, entries: []))),
+            message: .promise(
+                Promise(epoch: epoch, granted: false, promised: epoch, lastEpoch: epoch, lastIndex: 0, snapshot: nil, entries: []))),
         GroupPacket(
             room: "room", from: a,
             message: .append(
