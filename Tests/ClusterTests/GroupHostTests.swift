@@ -69,6 +69,27 @@ struct GroupHostTests {
         return nil
     }
 
+    /// The current leader among `hosts`.
+    static func leader(of hosts: [GroupHost]) async throws -> GroupHost {
+        for host in hosts where try await host.status(room: room).get()?.role == .leader { return host }
+        throw LeaderMissing()
+    }
+
+    struct LeaderMissing: Error {}
+
+    /// After one more send (followers learn the commit index with the next append), every host
+    /// must have delivered `expected` first, each seq once and in order.
+    static func expectDelivered(_ expected: [UInt64], by hosts: [GroupHost], in network: Network) async throws {
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await send("flush", via: hosts)
+        try await Task.sleep(for: .milliseconds(300))
+        for host in hosts {
+            let delivered = network.delivered.withLock { $0[host.me.node] ?? [] }
+            #expect(Array(delivered.prefix(expected.count)) == expected, "\(host.me.node) delivered \(delivered)")
+        }
+        for host in hosts { try await host.close().get() }
+    }
+
     @Test("a leader is chosen, sends are acked with gap-free seqs on every replica, a retry keeps its seq")
     func acksInOrder() async throws {
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
@@ -84,16 +105,7 @@ struct GroupHostTests {
         #expect(seqs == Array(1...30))
         let retry = try await Self.send("m7", via: hosts)
         #expect(retry == .duplicate(seq: 7))
-        // Every replica reports every seq once, in order (followers learn the commit index with
-        // the next append, so wait for it).
-        try await Task.sleep(for: .milliseconds(300))
-        _ = try await Self.send("m31", via: hosts)
-        try await Task.sleep(for: .milliseconds(300))
-        for host in hosts {
-            let delivered = network.delivered.withLock { $0[host.me.node] ?? [] }
-            #expect(Array(delivered.prefix(30)) == Array(1...30), "\(host.me.node) delivered \(delivered)")
-        }
-        for host in hosts { try await host.close().get() }
+        try await Self.expectDelivered(Array(1...30), by: hosts, in: network)
         try await loops.shutdownGracefully()
     }
 
@@ -102,9 +114,7 @@ struct GroupHostTests {
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let (network, hosts) = Self.cluster(loops)
         _ = try await Self.send("before", via: hosts)
-        let statuses = try await hosts.asyncMap { try await $0.status(room: Self.room).get() }
-        let leaderIndex = try #require(statuses.firstIndex { $0?.role == .leader })
-        let leader = hosts[leaderIndex]
+        let leader = try await Self.leader(of: hosts)
         let others = hosts.filter { $0 !== leader }
         network.cut.withLock { _ = $0.insert(leader.me.node) }
         leader.liveness([leader.me])
@@ -127,14 +137,7 @@ struct GroupHostTests {
             return
         }
         #expect(after == 3)
-        try await Task.sleep(for: .milliseconds(300))
-        _ = try await Self.send("last", via: hosts)
-        try await Task.sleep(for: .milliseconds(300))
-        for host in hosts {
-            let delivered = network.delivered.withLock { $0[host.me.node] ?? [] }
-            #expect(Array(delivered.prefix(3)) == [1, 2, 3], "\(host.me.node) delivered \(delivered)")
-        }
-        for host in hosts { try await host.close().get() }
+        try await Self.expectDelivered([1, 2, 3], by: hosts, in: network)
         try await loops.shutdownGracefully()
     }
 
@@ -143,8 +146,7 @@ struct GroupHostTests {
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let (network, hosts) = Self.cluster(loops)
         _ = try await Self.send("first", via: hosts)
-        let statuses = try await hosts.asyncMap { try await $0.status(room: Self.room).get() }
-        let leader = hosts[try #require(statuses.firstIndex { $0?.role == .leader })]
+        let leader = try await Self.leader(of: hosts)
         // Followers stop answering (but gossip still says they are alive): the send waits.
         network.cut.withLock { $0 = Set(hosts.filter { $0 !== leader }.map(\.me.node)) }
         let waiting = leader.send(room: Self.room, user: "u", id: "stuck", text: "x")
@@ -152,13 +154,5 @@ struct GroupHostTests {
         #expect(try await waiting.get() == .unavailable)
         for host in hosts { try await host.close().get() }
         try await loops.shutdownGracefully()
-    }
-}
-
-extension Array {
-    fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var result: [T] = []
-        for element in self { result.append(try await transform(element)) }
-        return result
     }
 }
