@@ -231,13 +231,14 @@ public final class GroupSimulation {
 
     /// One event into one replica; its actions are carried out and the checker looks at it.
     func step(_ node: Node, room: String, _ event: GroupEvent) {
-        guard var group = node.groups[room] else { return }
-        let actions = group.handle(event, now: now)
+        // Mutated in place: a copy would share the log's storage and copy it on every append.
+        guard node.groups[room] != nil else { return }
+        let actions = node.groups[room]!.handle(event, now: now)
+        let group = node.groups[room]!
         if let debugRoom, debugRoom == room, now >= debugFrom {
             trace?("\(now / 1_000) us \(node.replica) <- \(event)")
             for action in actions { trace?("      -> \(action)") }
         }
-        node.groups[room] = group
         for action in actions {
             switch action {
             case .send(let to, let packet):

@@ -157,9 +157,8 @@ public final class GroupHost: Sendable {
     }
 
     private func handle(_ room: String, _ event: GroupEvent) {
-        guard var group = state.value.groups[room] else { return }
-        let actions = group.handle(event, now: Self.now)
-        state.value.groups[room] = group
+        // Mutated in place: a copy would share the log's storage and copy it on every append.
+        guard let actions = state.value.groups[room]?.handle(event, now: Self.now) else { return }
         perform(actions, room: room)
     }
 
