@@ -116,9 +116,10 @@ extension InternalFrame {
         case .identify(let boot):
             buffer.writeInteger(Tag.identify.rawValue)
             buffer.writeField(boot)
-        case .group(let packet):
+        case .group(let packets):
             buffer.writeInteger(Tag.group.rawValue)
-            buffer.writeGroupPacket(packet)
+            buffer.writeInteger(UInt32(packets.count))
+            for packet in packets { buffer.writeGroupPacket(packet) }
         }
     }
 
@@ -210,7 +211,9 @@ extension InternalFrame {
         case .identify:
             frame = .identify(boot: try buffer.readString())
         case .group:
-            frame = .group(try buffer.readGroupPacket())
+            let count = try buffer.readU32()
+            guard count <= ByteBuffer.maxGroupEntries else { throw InternalFrameError(description: "too many group packets") }
+            frame = .group(try (0..<count).map { _ in try buffer.readGroupPacket() })
         }
         guard buffer.readableBytes == 0 else { throw InternalFrameError(description: "trailing bytes after frame") }
         return frame

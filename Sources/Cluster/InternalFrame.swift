@@ -54,9 +54,10 @@ public enum InternalFrame: Sendable, Hashable {
     /// process of a restarted node are told apart from the new process's.
     case identify(boot: String)
 
-    /// A packet of a room's consensus group (`RoomGroup`), pushed between the group's replicas.
-    /// Not yet sent by nodes: the groups are wired in by issue 10.
-    case group(GroupPacket)
+    /// Packets of rooms' consensus groups (`RoomGroup`), pushed between replicas: everything one
+    /// node's groups had for the other in one event-loop tick (`GroupHost`). Not yet sent by
+    /// nodes: the groups are wired in by issue 10.
+    case group([GroupPacket])
 
     /// The correlation id of a reply, nil for other frames.
     public var replyCorrelation: UInt64? {

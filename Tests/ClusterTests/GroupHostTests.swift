@@ -15,11 +15,17 @@ struct GroupHostTests {
         let hosts = Mutex<[String: GroupHost]>([:])
         let cut = Mutex<Set<String>>([])
         let delivered = Mutex<[String: [UInt64]]>([:])
+        /// Link writes and the packets they carried.
+        let writes = Mutex<(count: Int, packets: Int)>((0, 0))
 
-        func send(from: String, to: String, _ packet: GroupPacket) {
+        func send(from: String, to: String, _ packets: [GroupPacket]) {
+            writes.withLock {
+                $0.count += 1
+                $0.packets += packets.count
+            }
             let cutOff = cut.withLock { $0.contains(from) || $0.contains(to) }
             guard !cutOff, let host = hosts.withLock({ $0[to] }) else { return }
-            host.receive(packet)
+            host.receive(packets)
         }
 
         func record(_ node: String, _ delivery: GroupDelivery) {
@@ -30,15 +36,15 @@ struct GroupHostTests {
 
     static let room = "lobby"
 
-    /// Three hosts n1…n3 of one room, each seeing the others alive.
-    static func cluster(_ group: MultiThreadedEventLoopGroup) -> (Network, [GroupHost]) {
+    /// Three hosts n1…n3 of `rooms` rooms, each seeing the others alive.
+    static func cluster(_ group: MultiThreadedEventLoopGroup, rooms: [String] = [room]) -> (Network, [GroupHost]) {
         let network = Network()
         let replicas = ["n1", "n2", "n3"].map { ReplicaID(node: $0, boot: 1) }
         var hosts: [GroupHost] = []
         for replica in replicas {
             let name = replica.node
             let sinks = GroupHost.Sinks(
-                send: { to, packet in network.send(from: name, to: to, packet) },
+                send: { to, packets in network.send(from: name, to: to, packets) },
                 deliver: { _, delivery in network.record(name, delivery) },
                 persist: { _, _ in })
             hosts.append(GroupHost(me: replica, eventLoop: group.next(), sinks: sinks))
@@ -46,14 +52,14 @@ struct GroupHostTests {
         network.hosts.withLock { $0 = Dictionary(uniqueKeysWithValues: hosts.map { ($0.me.node, $0) }) }
         for host in hosts {
             host.liveness(Set(replicas))
-            host.open(room, genesis: GroupConfig(voters: replicas), placement: replicas.map(\.node))
+            for room in rooms { host.open(room, genesis: GroupConfig(voters: replicas), placement: replicas.map(\.node)) }
         }
         return (network, hosts)
     }
 
     /// Sends through `hosts` (following `notLeader` hints, retrying `unavailable` with the same
     /// id) until acked; nil if not acked within `attempts`.
-    static func send(_ id: String, via hosts: [GroupHost], attempts: Int = 100) async throws -> GroupReply? {
+    static func send(_ id: String, via hosts: [GroupHost], room: String = room, attempts: Int = 100) async throws -> GroupReply? {
         var target = hosts[0]
         for _ in 0..<attempts {
             let reply = try await target.send(room: room, user: "u", id: id, text: "text \(id)").get()
@@ -138,6 +144,33 @@ struct GroupHostTests {
         }
         #expect(after == 3)
         try await Self.expectDelivered([1, 2, 3], by: hosts, in: network)
+        try await loops.shutdownGracefully()
+    }
+
+    @Test("one link write per node and tick carries the packets of every room")
+    func batchesPerTick() async throws {
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let rooms = (1...20).map { "room\($0)" }
+        let (network, hosts) = Self.cluster(loops, rooms: rooms)
+        // Every room elects and acks once (one leader each), then all rooms send at once.
+        for room in rooms { _ = try await Self.send("first", via: hosts, room: room) }
+        network.writes.withLock { $0 = (0, 0) }
+        let replies = try await withThrowingTaskGroup(of: GroupReply?.self) { group in
+            for room in rooms { group.addTask { try await Self.send("burst", via: hosts, room: room) } }
+            return try await group.reduce(into: [GroupReply?]()) { $0.append($1) }
+        }
+        #expect(replies.count == rooms.count)
+        for reply in replies {
+            guard case .acked = reply else {
+                Issue.record("a burst send was not acked: \(String(describing: reply))")
+                continue
+            }
+        }
+        let (writes, packets) = network.writes.withLock { $0 }
+        // 20 appends and 20 replies at the least, in far fewer writes.
+        #expect(packets >= 40)
+        #expect(writes * 2 <= packets, "\(writes) writes for \(packets) packets")
+        for host in hosts { try await host.close().get() }
         try await loops.shutdownGracefully()
     }
 

@@ -49,14 +49,22 @@ struct GroupPacketCodecTests {
 
     @Test(arguments: packets)
     func roundTrips(packet: GroupPacket) throws {
-        var buffer = InternalFrame.group(packet).encoded
-        #expect(try InternalFrame.decode(&buffer) == .group(packet))
+        var buffer = InternalFrame.group([packet]).encoded
+        #expect(try InternalFrame.decode(&buffer) == .group([packet]))
+    }
+
+    @Test("a tick's packets for one node travel in one frame, in order")
+    func batch() throws {
+        var buffer = InternalFrame.group(Self.packets).encoded
+        #expect(try InternalFrame.decode(&buffer) == .group(Self.packets))
+        var empty = InternalFrame.group([]).encoded
+        #expect(try InternalFrame.decode(&empty) == .group([]))
     }
 
     @Test("every truncation of every packet is refused with an error")
     func truncated() {
         for packet in Self.packets {
-            let whole = InternalFrame.group(packet).encoded
+            let whole = InternalFrame.group([packet]).encoded
             for length in 0..<whole.readableBytes {
                 var cut = whole.getSlice(at: whole.readerIndex, length: length)!
                 #expect(throws: InternalFrameError.self) { try InternalFrame.decode(&cut) }
@@ -68,6 +76,7 @@ struct GroupPacketCodecTests {
     func forgedCount() {
         var buffer = ByteBuffer()
         buffer.writeInteger(InternalFrame.Tag.group.rawValue)
+        buffer.writeInteger(UInt32(1))
         buffer.writeField("room")
         buffer.writeReplica(Self.a)
         buffer.writeInteger(UInt8(2))  // append
@@ -84,12 +93,17 @@ struct GroupPacketCodecTests {
         func frame(_ build: (inout ByteBuffer) -> Void) -> ByteBuffer {
             var buffer = ByteBuffer()
             buffer.writeInteger(InternalFrame.Tag.group.rawValue)
+            buffer.writeInteger(UInt32(1))
             buffer.writeField("room")
             buffer.writeReplica(Self.a)
             build(&buffer)
             return buffer
         }
         var unknownKind = frame { $0.writeInteger(UInt8(9)) }
+        var tooMany = ByteBuffer()
+        tooMany.writeInteger(InternalFrame.Tag.group.rawValue)
+        tooMany.writeInteger(UInt32.max)
+        #expect(throws: InternalFrameError.self) { try InternalFrame.decode(&tooMany) }
         #expect(throws: InternalFrameError.self) { try InternalFrame.decode(&unknownKind) }
         var badFlag = frame {
             $0.writeInteger(UInt8(3))

@@ -12,8 +12,9 @@ import RoomGroup
 public final class GroupHost: Sendable {
     /// Where the actions go. Each is called on the host's event loop, in action order.
     public struct Sinks: Sendable {
-        /// A packet for another replica's node (the internal link to `node`).
-        public var send: @Sendable (_ node: String, _ packet: GroupPacket) -> Void
+        /// Packets for another replica's node (one write on the internal link to `node`): all
+        /// that every room of this host had for that node in one event-loop tick, in order.
+        public var send: @Sendable (_ node: String, _ packets: [GroupPacket]) -> Void
         /// What this replica reports committed, in seq order: messages, gaps to read from the
         /// history store, and seqs lost in a recovery.
         public var deliver: @Sendable (_ room: String, _ delivery: GroupDelivery) -> Void
@@ -21,7 +22,7 @@ public final class GroupHost: Sendable {
         public var persist: @Sendable (_ room: String, _ messages: [GroupChatMessage]) -> Void
 
         public init(
-            send: @escaping @Sendable (String, GroupPacket) -> Void,
+            send: @escaping @Sendable (String, [GroupPacket]) -> Void,
             deliver: @escaping @Sendable (String, GroupDelivery) -> Void,
             persist: @escaping @Sendable (String, [GroupChatMessage]) -> Void
         ) {
@@ -39,6 +40,10 @@ public final class GroupHost: Sendable {
         var view: Set<ReplicaID> = []
         var placements: [String: [String]] = [:]
         var closed = false
+        /// Packets waiting for the end of this tick, by node, and the order nodes were first
+        /// written to (so the flush is deterministic).
+        var outbox: [String: [GroupPacket]] = [:]
+        var outboxOrder: [String] = []
     }
 
     public let me: ReplicaID
@@ -91,13 +96,15 @@ public final class GroupHost: Sendable {
 
     // MARK: Inputs from links and gossip
 
-    /// A packet from another replica (a packet for a room this node holds no replica of yet
-    /// creates an empty one: a new member learns the room from its leader).
-    public func receive(_ packet: GroupPacket) {
+    /// Packets from another replica's node, handled in order (a packet for a room this node
+    /// holds no replica of yet creates an empty one: a new member learns the room from its leader).
+    public func receive(_ packets: [GroupPacket]) {
         eventLoop.execute {
             guard !self.state.value.closed else { return }
-            self.ensure(packet.room, genesis: nil)
-            self.handle(packet.room, .packet(packet))
+            for packet in packets {
+                self.ensure(packet.room, genesis: nil)
+                self.handle(packet.room, .packet(packet))
+            }
         }
     }
 
@@ -166,7 +173,7 @@ public final class GroupHost: Sendable {
         for action in actions {
             switch action {
             case .send(let node, let packet):
-                sinks.send(node, packet)
+                enqueue(packet, to: node)
             case .commit(let messages):
                 sinks.deliver(room, .messages(messages))
             case .gap(let after, let through):
@@ -181,6 +188,24 @@ public final class GroupHost: Sendable {
                 schedule(room, at: at)
             }
         }
+    }
+
+    /// Queues a packet for `node`; the first packet of a tick schedules the flush, which runs
+    /// after everything already queued on the event loop (every room's events of this tick).
+    private func enqueue(_ packet: GroupPacket, to node: String) {
+        if state.value.outbox[node] == nil {
+            if state.value.outboxOrder.isEmpty { eventLoop.execute { self.flush() } }
+            state.value.outboxOrder.append(node)
+        }
+        state.value.outbox[node, default: []].append(packet)
+    }
+
+    private func flush() {
+        let order = state.value.outboxOrder
+        let outbox = state.value.outbox
+        state.value.outboxOrder = []
+        state.value.outbox = [:]
+        for node in order { if let packets = outbox[node] { sinks.send(node, packets) } }
     }
 
     /// Keeps one timer per room, at the earliest time asked for (an early or extra `.timer` is
