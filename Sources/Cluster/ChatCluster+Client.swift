@@ -106,7 +106,12 @@ extension ChatCluster {
         let deadline = ContinuousClock.now + Self.routingDeadline
         var delay: Duration = .milliseconds(10)
         while true {
-            guard let target = ring.owner(of: room) else { throw ProtocolError(.unavailable, "no members") }
+            guard let target = ring.owner(of: room) else {
+                // An empty ring: this node sees only a minority of the cluster (or is leaving).
+                // Waiting here would not help: the client should try another node.
+                throw ProtocolError(
+                    .unavailable, "\(nodeID) does not see a majority of the cluster; try another node", passesSoon: false)
+            }
             do {
                 return try await body(target)
             } catch let error as ProtocolError

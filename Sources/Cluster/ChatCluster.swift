@@ -22,6 +22,8 @@ public final class ChatCluster: Service, Sendable {
         var linkBoots: [String: String] = [:]
         var gossip: GossipService?
         var linkServer: LinkServer?
+        /// Whether this node saw a majority of the roster at the last membership change.
+        var quorum = true
     }
 
     /// A member as `/cluster` shows it.
@@ -184,8 +186,12 @@ public final class ChatCluster: Service, Sendable {
     /// Rebuilds the ring from gossip's view, opens and closes links, releases rooms this node no
     /// longer owns and asks rooms with local members to subscribe at their (new) owner.
     func membershipChanged() {
-        let (oldRing, newRing, gone, added) = state.withLock { state -> (HashRing, HashRing, [PeerLink], [PeerLink]) in
+        let (oldRing, newRing, gone, added, quorumChange) = state.withLock {
+            state -> (HashRing, HashRing, [PeerLink], [PeerLink], RosterQuorum?) in
             let known = state.gossip?.members ?? []
+            let quorum = RosterQuorum(members: known, me: nodeID)
+            let quorumChange = quorum.holds != state.quorum ? quorum : nil
+            state.quorum = quorum.holds
             // A leaving node takes itself off its own ring: it owns nothing from then on.
             var live: [String] = owner.leaving.load(ordering: .relaxed) ? [] : [nodeID]
             var members: [String: GossipMember] = [:]
@@ -227,9 +233,23 @@ public final class ChatCluster: Service, Sendable {
                 added.append(link)
             }
             let oldRing = ringView.current
-            let newRing = HashRing(members: live, virtualNodes: configuration.virtualNodes)
+            // Without a quorum the ring is empty: this node orders nothing and routes nothing
+            // (its links stay up, so that it sees the others again as soon as they answer).
+            let newRing = HashRing(members: quorum.holds ? live : [], virtualNodes: configuration.virtualNodes)
             ringView.current = newRing
-            return (oldRing, newRing, gone, added)
+            return (oldRing, newRing, gone, added, quorumChange)
+        }
+        if let quorum = quorumChange {
+            ClusterMetrics.quorumChanged(quorum.holds)
+            if quorum.holds {
+                logger.notice("quorum regained: this node \(quorum.description); ordering rooms again")
+            } else {
+                logger.warning(
+                    """
+                    no quorum: this node \(quorum.description), not a majority; it orders no room and answers \
+                    unavailable until a majority is reachable (a cluster of two needs both nodes)
+                    """)
+            }
         }
         for link in added { link.start() }
         let server = state.withLock { $0.linkServer }

@@ -10,6 +10,10 @@ enum ClusterMetrics {
     static let pushed = Counter(label: "chat_cluster_pushed_total")
     static let roomLoadFailures = Counter(label: "chat_room_load_failures_total")
     static let rooms = Gauge(label: "chat_rooms")
+    /// 1 while this node sees a majority of the roster (`RosterQuorum`), else 0.
+    static let quorum = Gauge(label: "chat_cluster_quorum")
+
+    static func quorumChanged(_ holds: Bool) { quorum.record(holds ? 1 : 0) }
     static let linksUp = Gauge(label: "chat_cluster_links_up")
     private static let linksUpCount = Atomic<Int>(0)
 
@@ -40,5 +44,6 @@ enum ClusterMetrics {
         }
         rooms.record(0)
         linksUp.record(0)
+        quorum.record(1)
     }
 }

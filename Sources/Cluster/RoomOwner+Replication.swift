@@ -2,6 +2,7 @@ import ChatCore
 import History
 import Logging
 import Metrics
+import Ring
 import Synchronization
 
 /// The owner's side of replication: what goes to each room's successor, and what commits when it
@@ -12,10 +13,13 @@ extension RoomOwner {
     static let replicationRetryDelay: Duration = .milliseconds(50)
 
     /// The next replication request for `room`, if one should go now. Alone on the ring, the
-    /// pending messages commit here instead. Called under the lock.
+    /// pending messages commit here instead; but a ring without this node (it sees no majority
+    /// of the cluster, `RosterQuorum`) commits nothing: the room is about to be sealed, and its
+    /// waiting senders retry elsewhere. Called under the lock.
     func nextReplication(_ room: OwnedRoom) -> Dispatch? {
         let lastSeq = room.machine.lastSeq
         let successor = successor(of: room.name)
+        if successor == nil, !ringView.current.members.contains(nodeID) { return nil }
         switch room.replication.next(successor: successor, committedSeq: room.machine.committedSeq, lastSeq: lastSeq) {
         case .idle:
             if successor == nil { room.answerReads(confirmedBy: nil) }
