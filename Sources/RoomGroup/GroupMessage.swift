@@ -23,6 +23,10 @@ public enum GroupMessage: Sendable, Hashable {
     case append(Append)
     /// The answer to `append`.
     case appendReply(AppendReply)
+    /// The leader of `epoch` stopped leading (deposed or removed). Liveness comes from gossip,
+    /// not heartbeats, so a leader that is alive but no longer leads must say so: otherwise its
+    /// followers would wait for it forever in an idle room.
+    case resign(epoch: Epoch)
 }
 
 /// A replica's answer to `prepare`.

@@ -15,7 +15,10 @@ extension RoomGroup {
     /// answered `duplicate` with the original seq once that entry commits. The leader's log holds
     /// every committed entry, so an id is never sequenced twice within the window.
     mutating func clientSend(request: UInt64, key: MessageKey, text: String, now: UInt64, out: inout [GroupAction]) {
-        guard let epoch = leadership?.epoch else { return out.append(.reply(request: request, redirect)) }
+        guard let epoch = leadership?.epoch else {
+            repeatResignation(now: now, out: &out)
+            return out.append(.reply(request: request, redirect))
+        }
         guard leaderSeesMajority else { return out.append(.reply(request: request, .unavailable)) }
         let deadline = now + settings.requestTimeout
         if let found = recent(key) {
@@ -35,7 +38,10 @@ extension RoomGroup {
     /// Raft's read index: the leader confirms it still leads with one round of appends answered
     /// by a majority after the request, and (as a new leader) waits for its no-op to commit.
     mutating func clientRead(request: UInt64, now: UInt64, out: inout [GroupAction]) {
-        guard leadership != nil else { return out.append(.reply(request: request, redirect)) }
+        guard leadership != nil else {
+            repeatResignation(now: now, out: &out)
+            return out.append(.reply(request: request, redirect))
+        }
         guard leaderSeesMajority else { return out.append(.reply(request: request, .unavailable)) }
         leadership!.round += 1
         let round = leadership!.round

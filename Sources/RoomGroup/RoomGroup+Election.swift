@@ -83,7 +83,7 @@ extension RoomGroup {
             if leaderSeesMajority {
                 replicateToAll(now: now, out: &out, force: true)
             } else {
-                stepDown(out: &out)
+                stepDown(out: &out, now: now)
             }
         }
         var grant = epoch > promised && leadership == nil
@@ -157,6 +157,25 @@ extension RoomGroup {
         becomeLeader(campaign.epoch, now: now, out: &out)
     }
 
+    /// The leader of `epoch` resigned: a follower loyal to it stops waiting for it and, if it
+    /// should lead, campaigns after its rank's delay.
+    mutating func onResign(from sender: ReplicaID, epoch: Epoch, now: UInt64) {
+        guard promised == epoch, leaderHint == sender, leadership == nil else { return }
+        leaderConfirmed = false
+        promisedAt = now >= settings.candidateGrace ? now - settings.candidateGrace : 0
+    }
+
+    /// A replica that resigned and is still asked to serve says so again (at most once per
+    /// `retransmitInterval`): its resignation may have been lost, and clients come to it because
+    /// its followers still name it.
+    mutating func repeatResignation(now: UInt64, out: inout [GroupAction]) {
+        guard leadership == nil, let (epoch, at) = resigned, now >= at + settings.retransmitInterval else { return }
+        resigned = (epoch, now)
+        for replica in replicationTargets where alive.contains(replica) {
+            send(.resign(epoch: epoch), to: replica.node, out: &out)
+        }
+    }
+
     /// Makes the log equal to this log up to `from` followed by `entries`, touching only what
     /// differs (entries up to the commit index are equal by the argument above).
     mutating func adopt(_ entries: [LogEntry], after from: Int) {
@@ -178,9 +197,14 @@ extension RoomGroup {
         advanceLeaderCommit(now: now, out: &out)
     }
 
-    /// Leaves leadership; every waiting request is told where to go (or `unavailable`).
-    mutating func stepDown(out: inout [GroupAction]) {
+    /// Leaves leadership; every waiting request is told where to go (or `unavailable`), and
+    /// every replica that it has stopped leading (`resign`).
+    mutating func stepDown(out: inout [GroupAction], now: UInt64) {
         guard let leadership else { return }
+        resigned = (leadership.epoch, now)
+        for replica in replicationTargets where alive.contains(replica) {
+            send(.resign(epoch: leadership.epoch), to: replica.node, out: &out)
+        }
         let answer: GroupReply
         if let hint = leaderHint, hint != me, alive.contains(hint) {
             answer = .notLeader(hint: hint.node)

@@ -18,7 +18,7 @@ extension RoomGroup {
             leaderHint = append.epoch.leader
             leaderConfirmed = true
             promisedAt = now
-            stepDown(out: &out)
+            stepDown(out: &out, now: now)
             campaign = nil
             campaignAt = nil
         }

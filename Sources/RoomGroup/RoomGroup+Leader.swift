@@ -51,7 +51,7 @@ extension RoomGroup {
             leaderHint = reply.promised.leader
             leaderConfirmed = false
             promisedAt = now
-            stepDown(out: &out)
+            stepDown(out: &out, now: now)
             return
         }
         guard reply.epoch == leadership.epoch, var progress = leadership.progress[replica] else { return }
@@ -96,7 +96,7 @@ extension RoomGroup {
             // leader their latest configuration removed).
             replicateToAll(now: now, out: &out, force: true)
             leaderHint = nil
-            stepDown(out: &out)
+            stepDown(out: &out, now: now)
             return
         }
         replicateToAll(now: now, out: &out)

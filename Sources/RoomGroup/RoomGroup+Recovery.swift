@@ -28,7 +28,7 @@ extension RoomGroup {
                     request: request,
                     .refused("room \(room) still has a majority of its voters (dead or paused ones may come back)")))
         }
-        stepDown(out: &out)
+        stepDown(out: &out, now: now)
         campaign = nil
         campaignAt = nil
         highestTerm = max(highestTerm, promised.term, lastEpoch.term) + 1

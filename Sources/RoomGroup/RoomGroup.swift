@@ -43,6 +43,8 @@ public struct RoomGroup: Sendable {
     var campaignAt: UInt64?
     var campaign: Campaign?
     var leadership: Leadership?
+    /// The epoch this replica led and resigned from, and when it last said so.
+    var resigned: (epoch: Epoch, at: UInt64)?
     var scheduledWake: UInt64?
     /// Log index and seq of each recent message, by `(user, id)`.
     var idIndex: [MessageKey: RecentID] = [:]
@@ -74,6 +76,9 @@ public struct RoomGroup: Sendable {
 
     /// Handles one event at time `now` (ns) and returns what to do, in order.
     public mutating func handle(_ event: GroupEvent, now: UInt64) -> [GroupAction] {
+        // Compaction comes first, never after what an event committed: whatever one event
+        // commits stays in the log until the next, for the caller (and a checker) to see.
+        compactIfNeeded()
         var out: [GroupAction] = []
         switch event {
         case .send(let request, let user, let id, let text):
@@ -102,9 +107,6 @@ public struct RoomGroup: Sendable {
         }
         evaluateLeadership(now: now, out: &out)
         scheduleWake(now: now, out: &out)
-        // Not in the step of a recovery: the log the operator's report describes stays whole
-        // until the next event (the checker compares the two).
-        if case .recover = event {} else { compactIfNeeded() }
         return out
     }
 
@@ -122,6 +124,8 @@ public struct RoomGroup: Sendable {
             onAppend(from: packet.from, append, now: now, out: &out)
         case .appendReply(let reply):
             onAppendReply(from: packet.from, reply, now: now, out: &out)
+        case .resign(let epoch):
+            onResign(from: packet.from, epoch: epoch, now: now)
         }
     }
 

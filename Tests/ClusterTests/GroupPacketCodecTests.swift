@@ -45,6 +45,7 @@ struct GroupPacketCodecTests {
         GroupPacket(
             room: "room", from: b,
             message: .appendReply(AppendReply(epoch: epoch, success: false, matchIndex: 2, round: .max, promised: epoch))),
+        GroupPacket(room: "room", from: a, message: .resign(epoch: epoch)),
     ]
 
     @Test(arguments: packets)

@@ -45,6 +45,9 @@ extension ByteBuffer {
             writeIndex(reply.matchIndex)
             writeInteger(reply.round)
             writeEpoch(reply.promised)
+        case .resign(let epoch):
+            writeInteger(UInt8(4))
+            writeEpoch(epoch)
         }
     }
 
@@ -70,6 +73,8 @@ extension ByteBuffer {
                 AppendReply(
                     epoch: try readEpoch(), success: try readFlag(), matchIndex: try readIndex(), round: try readU64(),
                     promised: try readEpoch()))
+        case 4:
+            message = .resign(epoch: try readEpoch())
         default:
             throw InternalFrameError(description: "unknown group message")
         }
