@@ -244,10 +244,15 @@ public final class ChatCluster: Service, Sendable {
             if quorum.holds {
                 logger.notice("quorum regained: this node \(quorum.description); ordering rooms again")
             } else {
+                // Its clients would wait here for messages that the majority orders without this
+                // node: close them at once (1013, try again later), so that they resume elsewhere
+                // with `since` instead of missing messages on a connection that stays open.
+                let closed = local.closeAll(code: Self.noQuorumCloseCode, reason: "no majority of the cluster here; reconnect")
                 logger.warning(
                     """
-                    no quorum: this node \(quorum.description), not a majority; it orders no room and answers \
-                    unavailable until a majority is reachable (a cluster of two needs both nodes)
+                    no quorum: this node \(quorum.description), not a majority; it orders no room, answers \
+                    unavailable until a majority is reachable (a cluster of two needs both nodes), and closed \
+                    \(closed) client connection(s) in rooms
                     """)
             }
         }
@@ -339,6 +344,10 @@ public final class ChatCluster: Service, Sendable {
         }
         return link
     }
+
+    /// The WebSocket close code of a client in a room of a node that lost its quorum (RFC 6455's
+    /// "try again later"): reconnect to another node and resume with `since`.
+    static let noQuorumCloseCode: UInt16 = 1013
 
     /// How often stale sessions are swept (see `RoomOwner.sweepSessions`).
     static let sessionSweepInterval: Duration = .seconds(2)

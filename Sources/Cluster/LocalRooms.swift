@@ -207,6 +207,19 @@ public final class LocalRooms: Sendable {
         }
     }
 
+    /// Closes every connection that is in a room (each once), with `code` and `reason`; returns
+    /// how many. Their rooms empty as the connections end.
+    @discardableResult
+    func closeAll(code: UInt16, reason: String) -> Int {
+        let connections = rooms.withLock { rooms in
+            var unique: [UInt64: ClientConnection] = [:]
+            for room in rooms.values { for (id, member) in room.members { unique[id] = member.connection } }
+            return Array(unique.values)
+        }
+        for connection in connections { connection.close(code: code, reason: reason) }
+        return connections.count
+    }
+
     /// Names of the rooms that have local members.
     var roomNames: [String] { rooms.withLock { Array($0.keys) } }
 }
