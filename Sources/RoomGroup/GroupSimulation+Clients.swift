@@ -39,6 +39,7 @@ extension GroupSimulation {
     func startProbes(bound: UInt64) {
         for room in rooms {
             guard quorumHolds(room) else {
+                trace?("\(now / 1_000_000) ms no progress check of \(room): its majority is gone\n\(report(room))")
                 progressSkipped += 1
                 continue
             }
@@ -180,7 +181,8 @@ extension GroupSimulation {
             healAll()
             if configuration.recoverLostGroups {
                 guard run(for: 1_000_000_000) else { break }
-                recoverLostGroups()
+                // Then a second for the recovered leaders to replace the stale replicas' tails.
+                if recoverLostGroups() > 0 { guard run(for: 1_000_000_000) else { break } }
             }
             startProbes(bound: configuration.progressBound)
             guard run(for: configuration.progressBound + 100_000_000) else { break }

@@ -3,7 +3,10 @@
 /// committed, and the history store, as `chat-node rooms recover` does; the checker then verifies that nothing below
 /// the reported range was lost and that no seq of the skipped range is ever reused.
 extension GroupSimulation {
-    func recoverLostGroups() {
+    /// Returns how many rooms it recovered.
+    @discardableResult
+    func recoverLostGroups() -> Int {
+        var recovered = 0
         for room in rooms where !quorumHolds(room) {
             let survivors = nodes.filter { $0.state == .running }.compactMap { node in
                 node.groups[room].map { (node, $0) }
@@ -13,8 +16,9 @@ extension GroupSimulation {
                     $0.1.committedIndex < $1.1.committedIndex
                 }), group.status.quorumLost
             else { continue }
-            recover(room, on: node.name)
+            if case .recovered = recover(room, on: node.name) { recovered += 1 }
         }
+        return recovered
     }
 
     /// Runs `rooms recover` for `room` on node `name` now; returns the replica's answer.
