@@ -26,8 +26,11 @@ enum HTTPRoutes {
         }
         router.get("/readyz") { _, _ in
             let ready = node.isReady
+            // "starting" until it serves and has joined; "no_quorum" while it is cut off from a
+            // majority of the cluster (it then answers every request `unavailable`).
+            let status = ready ? "ready" : (node.cluster.hasJoined && !node.cluster.hasQuorum ? "no_quorum" : "starting")
             return JSONResponse.make(status: ready ? .ok : .serviceUnavailable) {
-                $0.field("status", ready ? "ready" : "starting")
+                $0.field("status", status)
             }
         }
         router.get("/metrics") { _, _ in
@@ -53,6 +56,7 @@ enum HTTPRoutes {
             return JSONResponse.make { object in
                 object.field("node", node.nodeID)
                 object.field("ready", node.isReady)
+                object.field("quorum", cluster.hasQuorum)
                 object.array("members", members) { writer, info in
                     let member = info.member
                     writer.object { m in

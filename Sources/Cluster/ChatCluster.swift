@@ -76,9 +76,16 @@ public final class ChatCluster: Service, Sendable {
     }
 
     /// Whether this node has joined the cluster (exchanged state with a member, or has no seeds).
-    public var isReady: Bool {
+    public var hasJoined: Bool {
         joined.load(ordering: .relaxed) || state.withLock { $0.gossip?.isJoined ?? false }
     }
+
+    /// Whether this node saw a majority of the roster at the last membership change
+    /// (`RosterQuorum`): without it, it orders nothing and answers `unavailable`.
+    public var hasQuorum: Bool { state.withLock { $0.quorum } }
+
+    /// Ready for clients (PROTOCOL.md `/readyz`): joined, and reaching a majority of the roster.
+    public var isReady: Bool { hasJoined && hasQuorum }
 
     public var ring: HashRing { ringView.current }
 

@@ -89,6 +89,9 @@ def test_partition_with_traffic_split_brain(bed_cluster):
         bed.fault("partition", 1)
         t_cut = time.monotonic()
         time.sleep(PARTITION)
+        # Cut off, n1 says so on /readyz (load balancers send its clients elsewhere); n2 does not.
+        probe = http_session()
+        ready = {n.node_id: probe.get(f"{n.base}/readyz", timeout=2.0) for n in (n1, n2)}
         bed.heal()
         t_heal = time.monotonic()
         time.sleep(AFTER)
@@ -111,6 +114,9 @@ def test_partition_with_traffic_split_brain(bed_cluster):
             codes[f[2]] += 1
         print(f"sender via {nid}: {len(s.acked)} acked in all, {len(during(s, 'acked'))} acked during the partition, "
               f"{len(during(s, 'failed'))} failed during it {dict(codes)}")
+    assert ready["n1"].status_code == 503 and ready["n1"].json()["status"] == "no_quorum", \
+        f"n1's /readyz during the partition: {ready['n1'].status_code} {ready['n1'].text}"
+    assert ready["n2"].status_code == 200, f"n2's /readyz during the partition: {ready['n2'].status_code} {ready['n2'].text}"
     refusals = [f for f in during(senders["n1"], "failed") if f[2] == 503]
     assert refusals, "the minority side (n1) never answered 503 during the partition"
     answer_times = sorted(f[4] - f[3] for f in refusals)
