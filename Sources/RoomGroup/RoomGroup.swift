@@ -19,6 +19,12 @@
 ///   no-op for that purpose.
 /// - Membership (`RoomGroup+Membership`): one voter at a time, only after the previous config
 ///   entry and the leader's no-op are committed.
+/// - Resignation (`RoomGroup+Election`): a leader that stops leading tells its followers, since no
+///   heartbeat would: an alive but deposed leader must not hold an idle room.
+/// - Compaction (`RoomGroup+Log`): committed entries beyond `retainedEntries` become a snapshot,
+///   before an event (never after what it committed); lagging replicas and candidates get it.
+/// - Recovery (`RoomGroup+Recovery`): the only way out for a group whose majority is gone for
+///   good; it keeps what is known committed and never reuses a seq that may have been acked.
 public struct RoomGroup: Sendable {
     public let room: String
     public let me: ReplicaID
