@@ -17,6 +17,9 @@ public struct GroupSettings: Sendable, Hashable {
     public var stickiness: UInt64 = 500_000_000
     /// Most entries in one append.
     public var maxBatch = 256
+    /// Most appends in flight to one replica (pipelining); what comes while that many are
+    /// waiting goes in the next one.
+    public var maxInflight = 4
     /// Committed entries a replica keeps in its log; past twice this many, the older ones are
     /// replaced by a snapshot (`RoomGroup.compactIfNeeded`). A replica further behind than the
     /// leader's snapshot receives the snapshot instead of the entries.

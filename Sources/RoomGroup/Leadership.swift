@@ -6,9 +6,11 @@ struct Leadership: Sendable {
         var next: Int
         /// The replica holds the leader's log through here (0: unknown).
         var match = 0
-        /// When the unanswered append was sent; nil when none is in flight. While one is in
-        /// flight, new entries queue and go together in the next append (batching).
+        /// Since when appends have been in flight without an answer (reset by each answer); nil
+        /// when none is. `next` moves past what is in flight (pipelining), and while
+        /// `GroupSettings.maxInflight` appends are, new entries queue and go together (batching).
         var inflightSince: UInt64?
+        var inflight = 0
         var ackedRound: UInt64 = 0
         /// The commit index the replica was last told.
         var sentCommit = 0

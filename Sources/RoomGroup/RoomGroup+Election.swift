@@ -71,6 +71,9 @@ extension RoomGroup {
     /// within `GroupSettings.stickiness` (Raft §6's rule against disruptive servers), unless the
     /// candidate's configuration (`candidateVoters`) has removed that leader. Without the time
     /// bound, a leader deposed by others but still alive would keep its followers loyal forever.
+    /// A promise to a candidate that has not yet won binds nothing beyond its epoch: a newer
+    /// candidate gets the promise (as a Raft vote is per term), or two candidates that each hold
+    /// one of the promises the other needs would refuse each other forever.
     mutating func onPrepare(
         from candidate: ReplicaID, epoch: Epoch, tailFrom: Int, candidateVoters: [ReplicaID], now: UInt64, out: inout [GroupAction]
     ) {
@@ -89,7 +92,7 @@ extension RoomGroup {
         var grant = epoch > promised && leadership == nil
         if let campaign, epoch <= campaign.epoch { grant = false }
         if grant, leaderKnownAlive(now: now), let leader = leaderHint, leader != candidate, candidateVoters.contains(leader),
-            !leaderConfirmed || now < lastLeaderContact + settings.stickiness
+            leaderConfirmed, now < lastLeaderContact + settings.stickiness
         {
             grant = false
         }

@@ -9,15 +9,17 @@ extension RoomGroup {
         return targets.sorted()
     }
 
-    /// Sends to every live target that has no append in flight and is missing entries or the
-    /// latest commit index. Nothing is sent to replicas gossip says are dead.
+    /// Sends to every live target that is missing entries (while fewer than `maxInflight` appends
+    /// are in flight to it) or only the latest commit index (when none is). Nothing is sent to
+    /// replicas gossip says are dead.
     mutating func replicateToAll(now: UInt64, out: inout [GroupAction], force: Bool = false) {
         guard let leadership else { return }
         for replica in replicationTargets where alive.contains(replica) {
             let progress = leadership.progress[replica] ?? Leadership.Progress(next: lastIndex + 1)
             self.leadership?.progress[replica] = progress
-            let behind = progress.next <= lastIndex || progress.sentCommit < commitIndex
-            if force || (progress.inflightSince == nil && behind) { sendAppend(to: replica, now: now, out: &out) }
+            let missing = progress.next <= lastIndex && progress.inflight < settings.maxInflight
+            let commitOnly = progress.inflight == 0 && progress.sentCommit < commitIndex
+            if force || missing || commitOnly { sendAppend(to: replica, now: now, out: &out) }
         }
     }
 
@@ -36,7 +38,9 @@ extension RoomGroup {
             epoch: leadership.epoch, snapshot: snapshot, prevIndex: prevIndex, prevEpoch: epoch(at: prevIndex) ?? .zero,
             entries: entries,
             commitIndex: commitIndex, round: leadership.round)
-        progress.inflightSince = now
+        progress.inflightSince = progress.inflightSince ?? now
+        progress.inflight += 1
+        progress.next = prevIndex + entries.count + 1
         progress.sentCommit = commitIndex
         self.leadership?.progress[replica] = progress
         send(.append(append), to: replica.node, out: &out)
@@ -56,13 +60,17 @@ extension RoomGroup {
         }
         guard reply.epoch == leadership.epoch, var progress = leadership.progress[replica] else { return }
         progress.ackedRound = max(progress.ackedRound, reply.round)
-        progress.inflightSince = nil
         if reply.success {
             progress.match = max(progress.match, reply.matchIndex)
             progress.next = max(progress.next, progress.match + 1)
+            progress.inflight = max(0, progress.inflight - 1)
+            progress.inflightSince = progress.inflight == 0 ? nil : now
         } else {
+            // The pipeline behind a refused append is refused too: start again from the hint.
             progress.next = max(progress.match + 1, min(progress.next, reply.matchIndex + 1))
             progress.sentCommit = 0
+            progress.inflight = 0
+            progress.inflightSince = nil
         }
         self.leadership?.progress[replica] = progress
         advanceLeaderCommit(now: now, out: &out)
@@ -123,11 +131,11 @@ extension RoomGroup {
         guard let leadership else { return }
         for (replica, progress) in leadership.progress.sorted(by: { $0.key < $1.key }) {
             guard let since = progress.inflightSince, since + settings.retransmitInterval <= now else { continue }
-            if alive.contains(replica) {
-                sendAppend(to: replica, now: now, out: &out)
-            } else {
-                self.leadership?.progress[replica]?.inflightSince = nil
-            }
+            // Unanswered for that long: the pipeline is lost; start again after what is known held.
+            self.leadership?.progress[replica]?.inflight = 0
+            self.leadership?.progress[replica]?.inflightSince = nil
+            self.leadership?.progress[replica]?.next = progress.match + 1
+            if alive.contains(replica) { sendAppend(to: replica, now: now, out: &out) }
         }
     }
 
