@@ -35,7 +35,7 @@ extension RoomGroup {
             campaignAt = nil
             return
         }
-        guard campaign == nil else { return }
+        guard campaign == nil, !excludedByNewerLog else { return }
         guard !leaderKnownAlive(now: now), isVoter, let config = latestConfig?.config, config.isMajority(alive) else {
             campaignAt = nil
             return
@@ -91,7 +91,12 @@ extension RoomGroup {
         }
         var grant = epoch > promised && leadership == nil
         if let campaign, epoch <= campaign.epoch { grant = false }
-        if grant, leaderKnownAlive(now: now), let leader = leaderHint, leader != candidate, candidateVoters.contains(leader),
+        // The candidate's voters lift loyalty only if it has committed this replica's latest
+        // configuration: a stale candidate that never heard of the current leader must not
+        // depose it.
+        let candidateIsCurrent = tailFrom >= (latestConfig?.index ?? 0)
+        if grant, leaderKnownAlive(now: now), let leader = leaderHint, leader != candidate,
+            candidateVoters.contains(leader) || !candidateIsCurrent,
             leaderConfirmed, now < lastLeaderContact + settings.stickiness
         {
             grant = false
@@ -143,7 +148,15 @@ extension RoomGroup {
         } else {
             config = latestConfig?.config
         }
-        guard let config, config.isVoter(me) else { return }
+        guard let config, config.isVoter(me) else {
+            // A more advanced log has left this replica out: it cannot win, so it stops
+            // campaigning (and raising epochs) until a leader's append tells it more.
+            if bestPromise != nil {
+                self.campaign = nil
+                excludedByNewerLog = true
+            }
+            return
+        }
         // Voters of a configuration only a promise revealed must be asked too, or a candidate
         // that lacks the entry adding them could never gather that configuration's majority.
         askForPromises(Set(config.voters.map(\.node)), out: &out)

@@ -23,6 +23,7 @@ extension RoomGroup {
             campaignAt = nil
         }
         lastLeaderContact = now
+        excludedByNewerLog = false
         if let snapshot = append.snapshot { install(snapshot, out: &out) }
         if append.prevIndex < log.baseIndex {
             // Entries this replica compacted are committed, and a leader of this epoch holds

@@ -49,6 +49,10 @@ public struct RoomGroup: Sendable {
     var campaignAt: UInt64?
     var campaign: Campaign?
     var leadership: Leadership?
+    /// Set when a promise showed a more advanced log whose configuration leaves this replica
+    /// out; cleared by the next append from a leader or the next change of gossip's view. While
+    /// set, it does not campaign.
+    var excludedByNewerLog = false
     /// The epoch this replica led and resigned from, and when it last said so.
     var resigned: (epoch: Epoch, at: UInt64)?
     var scheduledWake: UInt64?
@@ -95,6 +99,7 @@ public struct RoomGroup: Sendable {
             receive(packet, now: now, out: &out)
         case .liveness(let view):
             alive = view.union([me])
+            excludedByNewerLog = false
             aliveBoot = [:]
             for replica in alive.sorted() { aliveBoot[replica.node] = replica.boot }
             aliveBoot[me.node] = me.boot
