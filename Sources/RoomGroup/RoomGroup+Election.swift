@@ -186,6 +186,11 @@ extension RoomGroup {
     /// its followers still name it.
     mutating func repeatResignation(now: UInt64, out: inout [GroupAction]) {
         guard leadership == nil, let (epoch, at) = resigned, now >= at + settings.retransmitInterval else { return }
+        resign(epoch, now: now, out: &out)
+    }
+
+    /// Tells every live replica that this replica no longer leads `epoch`.
+    mutating func resign(_ epoch: Epoch, now: UInt64, out: inout [GroupAction]) {
         resigned = (epoch, now)
         for replica in replicationTargets where alive.contains(replica) {
             send(.resign(epoch: epoch), to: replica.node, out: &out)
@@ -217,10 +222,7 @@ extension RoomGroup {
     /// every replica that it has stopped leading (`resign`).
     mutating func stepDown(out: inout [GroupAction], now: UInt64) {
         guard let leadership else { return }
-        resigned = (leadership.epoch, now)
-        for replica in replicationTargets where alive.contains(replica) {
-            send(.resign(epoch: leadership.epoch), to: replica.node, out: &out)
-        }
+        resign(leadership.epoch, now: now, out: &out)
         let answer: GroupReply
         if let hint = leaderHint, hint != me, alive.contains(hint) {
             answer = .notLeader(hint: hint.node)

@@ -381,3 +381,14 @@ def history(node: ClusterNode, room: str, timeout: float = 5.0) -> list[dict]:
             return out
         since = page[-1]["seq"]
     return out
+
+
+def send_until_acked(client, room: str, text: str, mid: str, bound: float) -> dict:
+    """Sends `text` with id `mid` until it is acked or `bound` seconds pass (retrying with the
+    same id is always safe); returns the last answer."""
+    deadline = time.monotonic() + bound
+    while True:
+        ack = client.send_msg(room, text, mid=mid, timeout=5)
+        if ack.get("type") == "ack" or time.monotonic() > deadline:
+            return ack
+        time.sleep(0.3)

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from chat_harness import unique
-from netbed_harness import bind_advertise_args, node_supports, require_node_bin, wait_all_alive
+from netbed_harness import bind_advertise_args, node_supports, require_node_bin, send_until_acked, wait_all_alive
 
 IDS = ("n1", "n2", "n3")
 FORM_BOUND = 20.0
@@ -109,12 +109,7 @@ def test_node_restarted_under_new_address(bed_cluster):
     try:
         sub.join(room)
         snd.join(room)
-        deadline = time.monotonic() + 10
-        while True:  # retried with the same id: always safe
-            ack = snd.send_msg(room, "to the new address", mid="after-readdress", timeout=5)
-            if ack.get("type") == "ack" or time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
+        ack = send_until_acked(snd, room, "to the new address", "after-readdress", 10)
         assert ack.get("type") == "ack", ack
         got = sub.collect_messages(room, 1, timeout=10)
         assert got[0]["text"] == "to the new address", got

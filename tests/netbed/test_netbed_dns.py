@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from chat_harness import metric_total, unique
-from netbed_harness import wait_all_alive
+from netbed_harness import send_until_acked, wait_all_alive
 
 IDS = ("n1", "n2", "n3")
 FORM_BOUND = 20.0
@@ -101,12 +101,7 @@ def test_cluster_file_with_dns_names_follows_a_moved_host(named_bed):
     try:
         for cl in (sub3, sub2, snd1):
             cl.join(room)
-        deadline = time.monotonic() + 15
-        while True:  # retried with the same id: always safe
-            ack = snd1.send_msg(room, "to the moved host", mid="after-move", timeout=5)
-            if ack.get("type") == "ack" or time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
+        ack = send_until_acked(snd1, room, "to the moved host", "after-move", 15)
         assert ack.get("type") == "ack", ack
         for cl in (sub3, sub2):
             got = cl.collect_messages(room, 1, timeout=10)

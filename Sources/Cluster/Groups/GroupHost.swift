@@ -69,7 +69,8 @@ public final class GroupHost: Sendable {
     public func open(_ room: String, genesis: GroupConfig?, placement: [String]) {
         eventLoop.execute {
             self.state.value.placements[room] = placement
-            self.ensure(room, genesis: genesis)
+            // A new group gets the placement as it is created; an existing one hears the change.
+            guard self.state.value.groups[room] != nil else { return self.ensure(room, genesis: genesis) }
             self.handle(room, .placement(placement))
         }
     }
