@@ -869,8 +869,14 @@ class LocalCluster:
     with command-line flags. Everything on 127.0.0.1; stop() stops every process by PID."""
 
     def __init__(self, ids: Iterable[str] = ("n1", "n2", "n3"), redis_url: Optional[str] = None,
-                 secret: str = CLUSTER_SECRET, limits: Optional[dict] = None, tag: str = "cluster"):
+                 secret: str = CLUSTER_SECRET, limits: Optional[dict] = None, tag: str = "cluster",
+                 replication_factor: Optional[int] = None):
         self.ids = list(ids)
+        # CHAT_REPLICATION_FACTOR runs every cluster test in groups mode (each room a majority
+        # group of that many replicas); unset or 0: successor replication.
+        if replication_factor is None:
+            replication_factor = int(os.environ.get("CHAT_REPLICATION_FACTOR") or 0)
+        self.replication_factor = replication_factor
         self.secret = secret
         self.redis_url = redis_url
         self.tag = tag
@@ -890,6 +896,8 @@ class LocalCluster:
                        "maxRoomsPerConnection": 100, **(limits if limits is not None else FAST_LIMITS)},
             "nodes": self.spec,
         }
+        if replication_factor:
+            self.file["replication"] = {"factor": replication_factor}
         self.config_path = Path(self.dir) / "cluster.json"
         self.config_path.write_text(json.dumps(self.file, indent=2))
         self.nodes: dict[str, ClusterNode] = {}
@@ -923,6 +931,8 @@ class LocalCluster:
                 "--internal-port", str(tcps[1]), "--gossip-port", str(udps[0]),
                 "--secret", secret if secret is not None else self.secret,
                 "--sends-per-second", "1000", "--send-burst", "1000"]
+        if self.replication_factor:
+            args += ["--replication-factor", str(self.replication_factor)]
         for s in seeds:
             args += ["--seed", s]
         if self.redis_url:

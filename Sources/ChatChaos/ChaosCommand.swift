@@ -40,6 +40,8 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "chat-node binary (default: chat-node next to this executable).") var nodeBinary: String?
     @Option(help: "redis-server binary (default: redis-server on PATH).") var redisServer: String?
     @Flag(help: "No Redis: nodes keep history in memory.") var noRedis = false
+    @Option(help: "Replicas of each room's majority group (the nodes' --replication-factor; 0: successor replication).")
+    var replicationFactor = 0
     @Option(
         parsing: .upToNextOption,
         help: "Use this running cluster (client URLs like http://127.0.0.1:8081) instead; then no faults can be injected.")
@@ -115,6 +117,7 @@ struct ChaosCommand: AsyncParsableCommand {
         settings.subnet = subnet
         settings.historyLimit = historyLimit ?? (endpoints.isEmpty ? LocalCluster.defaultHistoryLimit : 1000)
         settings.liveGrace = liveGrace
+        settings.replicationFactor = replicationFactor
         let signalSources = ProcessRegistry.shared.stopOnInterrupt()
         defer { signalSources.forEach { $0.cancel() } }
         let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(("chat-chaos: " + $0 + "\n").utf8)) }

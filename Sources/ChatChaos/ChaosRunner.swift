@@ -32,6 +32,8 @@ struct ChaosRunSettings: Sendable {
     var bedName = NetBed.defaultName()
     /// The nodes' history cap (cluster file), which the checker needs for the resume and lost rules.
     var historyLimit = LocalCluster.defaultHistoryLimit
+    /// The nodes' replication factor (cluster file; 0: successor replication).
+    var replicationFactor = 0
     /// `InvariantChecker.liveGrace`.
     var liveGrace = 3.0
     /// Longest wait for outstanding acks once sending stops.
@@ -88,11 +90,12 @@ final class ChaosRunner: Sendable {
                 local = try LocalCluster(
                     layout: .bed(info), redisPort: settings.redisServer == nil ? nil : LoopbackIO.freePorts(tcp: 1, udp: 0).tcp[0],
                     nodeBinary: settings.nodeBinary, redisServer: settings.redisServer, workDir: settings.workDir, secret: secret,
-                    historyLimit: settings.historyLimit)
+                    historyLimit: settings.historyLimit, replicationFactor: settings.replicationFactor)
             } else {
                 local = try LocalCluster(
                     nodeCount: settings.nodes, nodeBinary: settings.nodeBinary, redisServer: settings.redisServer,
-                    workDir: settings.workDir, secret: secret, historyLimit: settings.historyLimit)
+                    workDir: settings.workDir, secret: secret, historyLimit: settings.historyLimit,
+                    replicationFactor: settings.replicationFactor)
             }
             cluster = local
             log("starting \(settings.nodes) nodes\(settings.redisServer == nil ? "" : " and redis") (logs in \(settings.workDir))")

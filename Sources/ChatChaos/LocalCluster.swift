@@ -40,18 +40,22 @@ struct LocalCluster: Sendable {
     let configPath: String
 
     /// Plans a loopback cluster of `nodeCount` nodes on free ports.
-    init(nodeCount: Int, nodeBinary: String, redisServer: String?, workDir: String, secret: String, historyLimit: Int) throws {
+    init(
+        nodeCount: Int, nodeBinary: String, redisServer: String?, workDir: String, secret: String, historyLimit: Int,
+        replicationFactor: Int = 0
+    ) throws {
         let ports = LoopbackIO.freePorts(tcp: 2 * nodeCount + 1, udp: nodeCount)
         let layout = ClusterLayout.loopback(count: nodeCount, tcp: ports.tcp, udp: ports.udp)
         try self.init(
             layout: layout, redisPort: redisServer == nil ? nil : ports.tcp[2 * nodeCount], nodeBinary: nodeBinary,
-            redisServer: redisServer, workDir: workDir, secret: secret, historyLimit: historyLimit)
+            redisServer: redisServer, workDir: workDir, secret: secret, historyLimit: historyLimit,
+            replicationFactor: replicationFactor)
     }
 
     /// Plans the cluster of `layout` and writes its file; starts nothing.
     init(
         layout: ClusterLayout, redisPort: Int?, nodeBinary: String, redisServer: String?, workDir: String, secret: String,
-        historyLimit: Int
+        historyLimit: Int, replicationFactor: Int = 0
     ) throws {
         self.layout = layout
         self.historyLimit = historyLimit
@@ -74,7 +78,8 @@ struct LocalCluster: Sendable {
             self.redisPort = nil
             redis = nil
         }
-        let data = try layout.clusterFile(secret: secret, redisPort: redisPort, historyLimit: historyLimit)
+        let data = try layout.clusterFile(
+            secret: secret, redisPort: redisPort, historyLimit: historyLimit, replicationFactor: replicationFactor)
         try data.write(to: URL(fileURLWithPath: configPath))
         let configPath = self.configPath
         let ip = ClusterLayout.findIP()

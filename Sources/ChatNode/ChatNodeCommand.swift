@@ -41,6 +41,7 @@ extension ChatNodeCommand {
         @Option(name: .customLong("seed"), help: "Gossip address host:port to join through (repeatable).") var seeds: [String] = []
         @Option(help: "The cluster secret (gossip and internal links).") var secret: String?
         @Option(help: "Virtual nodes per member on the ring.") var virtualNodes: Int?
+        @Option(help: "Replicas of each room's majority group (0: successor replication).") var replicationFactor: Int?
         @Option(help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
         func resolve() throws -> NodeConfiguration {
@@ -78,6 +79,8 @@ extension ChatNodeCommand {
                 guard virtualNodes >= 1 else { throw ValidationError("--virtual-nodes must be at least 1") }
                 configuration.virtualNodes = virtualNodes
             }
+            if let replicationFactor { configuration.replicationFactor = replicationFactor }
+            guard configuration.replicationFactor >= 0 else { throw ValidationError("--replication-factor must be 0 or more") }
             if let historyLimit { configuration.historyLimit = historyLimit }
             if let authSecret { configuration.authSecret = authSecret.isEmpty ? nil : authSecret }
             if let maxTextLength { configuration.limits.maxTextLength = maxTextLength }

@@ -41,6 +41,7 @@ struct ChatNodeServer {
             internalPort: configuration.internalPort, gossipPort: configuration.gossipPort, seeds: configuration.seeds,
             secret: configuration.secret, virtualNodes: configuration.virtualNodes)
         clusterConfiguration.addresses = addresses
+        clusterConfiguration.replicationFactor = configuration.replicationFactor
         let cluster = ChatCluster(
             configuration: clusterConfiguration,
             roomConfiguration: .init(logCapacity: configuration.historyLimit),

@@ -38,6 +38,9 @@ struct NodeConfiguration: Sendable {
     /// only; a node on a non-loopback address warns about it.
     var secret = ClusterFile.developmentSecret
     var virtualNodes = HashRing.defaultVirtualNodes
+    /// `"replication": {"factor": R}` / `--replication-factor`: 0 keeps successor replication,
+    /// R ≥ 1 makes each room a majority group of R replicas (see `ClusterConfiguration`).
+    var replicationFactor = 0
     /// Name of the cluster file this came from, for logs.
     var source = "defaults"
 
@@ -101,6 +104,10 @@ struct ClusterFile: Decodable {
         var secret: String?
     }
 
+    struct ReplicationSettings: Decodable {
+        var factor: Int?
+    }
+
     var nodes: [Node]
     var secret: String?
     /// Gossip seeds as `host:port`; default: every node of the file.
@@ -110,6 +117,7 @@ struct ClusterFile: Decodable {
     var history: HistorySettings?
     var auth: AuthSettings?
     var limits: ChatLimits?
+    var replication: ReplicationSettings?
 
     static func load(path: String) throws -> ClusterFile {
         let data: Data
@@ -160,6 +168,7 @@ struct ClusterFile: Decodable {
         if let limit = history?.limit { configuration.historyLimit = limit }
         configuration.authSecret = auth?.secret
         if let limits { configuration.limits = limits }
+        if let factor = replication?.factor { configuration.replicationFactor = factor }
         configuration.source = path
         return configuration
     }

@@ -7,7 +7,7 @@ extension ChatCluster {
     /// an owner, a take-over question, room counts. Nil for every other frame.
     func answerInline(_ frame: InternalFrame, from subscriber: RemoteSubscriber) -> InternalFrame? {
         switch frame {
-        case .stats(let corr): .statsReply(corr: corr, rooms: UInt64(owner.roomCount))
+        case .stats(let corr): .statsReply(corr: corr, rooms: UInt64(orderedRooms))
         case .replicate(let corr, let request): .replicateReply(corr: corr, owner.replicate(request, from: subscriber.nodeID))
         case .claim(let corr, let room): .claimReply(corr: corr, owner.answerClaim(room: room, claimer: subscriber.nodeID))
         default: nil
@@ -18,6 +18,9 @@ extension ChatCluster {
     /// on its ring is answered `unavailable` (the asking node's ring is ahead or behind; it
     /// retries). Replies that must precede later pushes are written under the owner's lock.
     func serve(_ frame: InternalFrame, from subscriber: RemoteSubscriber) async {
+        if let groups, frame.requestCorrelation != nil {
+            if case .stats = frame {} else { return await serveInGroups(frame, from: subscriber, groups: groups) }
+        }
         let corr: UInt64
         let room: String?
         switch frame {

@@ -24,6 +24,9 @@ public final class ChatCluster: Service, Sendable {
         var linkServer: LinkServer?
         /// Whether this node saw a majority of the roster at the last membership change.
         var quorum = true
+        /// Members whose link dropped or went silent and has not been made again since: not
+        /// counted as seen for the quorum, whatever gossip says (a one-way cut, a failing route).
+        var unreachable: Set<String> = []
     }
 
     /// A member as `/cluster` shows it.
@@ -36,6 +39,9 @@ public final class ChatCluster: Service, Sendable {
     public let nodeID: String
     public let configuration: ClusterConfiguration
     public let owner: RoomOwner
+    /// The room groups, in groups mode (`ClusterConfiguration.replicationFactor` ≥ 1); nil
+    /// when rooms are replicated to one successor by `owner`.
+    public let groups: GroupRooms?
     public let local: LocalRooms
     let logger: Logger
     let group: any EventLoopGroup
@@ -63,7 +69,8 @@ public final class ChatCluster: Service, Sendable {
         self.state = Mutex(State())
         let peers = ClusterPeers()
         self.peers = peers
-        let boot = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let bootNumber = UInt64.random(in: 0...UInt64.max)
+        let boot = String(bootNumber, radix: 36)
         self.bootID = boot
         self.owner = RoomOwner(
             nodeID: nodeID, configuration: roomConfiguration, history: history, logger: logger, now: now, ring: ringView, peers: peers,
@@ -71,6 +78,9 @@ public final class ChatCluster: Service, Sendable {
         // Until gossip has joined, this node does not know the other members: it orders nothing.
         owner.active.store(configuration.seeds.isEmpty, ordering: .relaxed)
         self.local = LocalRooms()
+        self.groups = Self.makeGroups(
+            configuration: configuration, boot: bootNumber, roomConfiguration: roomConfiguration, history: history, logger: logger,
+            loop: group.next(), peers: peers)
         (resubscribeRequests, resubscribeSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         ClusterMetrics.register()
     }
@@ -101,7 +111,7 @@ public final class ChatCluster: Service, Sendable {
     /// member that does not answer within 300 ms (cut off, paused) gets nil: `/cluster` must stay
     /// fast exactly when an operator looks at it, during an outage.
     public func roomsOwned(by node: String) async -> Int? {
-        if node == nodeID { return owner.roomCount }
+        if node == nodeID { return orderedRooms }
         guard let link = peers.link(to: node),
             case .statsReply(_, let rooms) = try? await link.request(timeout: .milliseconds(300), { .stats(corr: $0) })
         else { return nil }
@@ -115,7 +125,11 @@ public final class ChatCluster: Service, Sendable {
             nodeID: nodeID, secret: configuration.secret, logger: logger,
             serve: { [self] frame, subscriber in await serve(frame, from: subscriber) },
             answerInline: { [self] frame, subscriber in answerInline(frame, from: subscriber) },
-            closed: { [self] subscriber in owner.unsubscribe(subscriber) })
+            closed: { [self] subscriber in
+                owner.unsubscribe(subscriber)
+                groups?.unsubscribe(subscriber)
+            },
+            group: { [groups] packets in groups?.receive(packets) })
         state.withLock { $0.linkServer = server }
         let addresses = configuration.addresses
         let serverChannel = try await server.bind(host: addresses.links.bind, port: configuration.internalPort, group: group)
@@ -158,6 +172,7 @@ public final class ChatCluster: Service, Sendable {
                     try? await Task.sleep(for: Self.sessionSweepInterval)
                     let gone = Set(gossip.members.filter { $0.status == .dead || $0.status == .left }.map(\.id))
                     owner.sweepSessions { gone.contains($0) }
+                    groups?.sweepSessions { gone.contains($0) }
                 }
             }
             group.addTask { [self] in
@@ -179,7 +194,14 @@ public final class ChatCluster: Service, Sendable {
                 try await gossip.run()
             } onGracefulShutdown: { [self] in
                 Task {
-                    await owner.handOffAll()
+                    if let groups {
+                        // Leaders step down and say so: the next live voter of each room takes
+                        // over at once instead of after gossip declares this node dead.
+                        await groups.resignAll()
+                        try? await Task.sleep(for: Self.resignationGrace)
+                    } else {
+                        await owner.handOffAll()
+                    }
                     membershipChanged()
                     await gossip.leave()
                 }
@@ -196,7 +218,7 @@ public final class ChatCluster: Service, Sendable {
         let (oldRing, newRing, gone, added, quorumChange) = state.withLock {
             state -> (HashRing, HashRing, [PeerLink], [PeerLink], RosterQuorum?) in
             let known = state.gossip?.members ?? []
-            let quorum = RosterQuorum(members: known, me: nodeID)
+            let quorum = RosterQuorum(members: known, me: nodeID, unreachable: state.unreachable)
             let quorumChange = quorum.holds != state.quorum ? quorum : nil
             state.quorum = quorum.holds
             // A leaving node takes itself off its own ring: it owns nothing from then on.
@@ -220,6 +242,7 @@ public final class ChatCluster: Service, Sendable {
                 gone.append(link)
                 links[id] = nil
                 state.linkBoots[id] = nil
+                state.unreachable.remove(id)
             }
             var added: [PeerLink] = []
             for id in live where id != nodeID && links[id] == nil {
@@ -234,6 +257,16 @@ public final class ChatCluster: Service, Sendable {
                         // The owner dropped our subscriptions when the link closed: subscribe again.
                         local.ownerLost(id)
                         resubscribeSignal.yield()
+                        if self.state.withLock({ $0.unreachable.remove(id) }) != nil { membershipChanged() }
+                    },
+                    onLost: { [self] _ in
+                        // The link dropped or went silent (a cut, a vanished host, a failing
+                        // route): whatever this node had subscribed there no longer arrives, so
+                        // subscribe elsewhere, and count the member as unseen until a link is
+                        // made again (gossip takes seconds to say as much).
+                        self.state.withLock { _ = $0.unreachable.insert(id) }
+                        local.ownerLost(id)
+                        membershipChanged()
                     })
                 links[id] = link
                 state.linkBoots[id] = member.metadata["boot"]
@@ -242,7 +275,12 @@ public final class ChatCluster: Service, Sendable {
             let oldRing = ringView.current
             // Without a quorum the ring is empty: this node orders nothing and routes nothing
             // (its links stay up, so that it sees the others again as soon as they answer).
-            let newRing = HashRing(members: quorum.holds ? live : [], virtualNodes: configuration.virtualNodes)
+            var newRing = HashRing(members: quorum.holds ? live : [], virtualNodes: configuration.virtualNodes)
+            if let groups {
+                groups.update(
+                    known: known, me: nodeID, boot: bootID, unreachable: state.unreachable, leaving: owner.leaving.load(ordering: .relaxed))
+                newRing = groups.ring
+            }
             ringView.current = newRing
             return (oldRing, newRing, gone, added, quorumChange)
         }
@@ -269,13 +307,14 @@ public final class ChatCluster: Service, Sendable {
             link.stop()
             local.ownerLost(link.peerID)
             owner.nodeGone(link.peerID)
+            groups?.nodeGone(link.peerID)
             if let closed = server?.closeLinks(from: link.peerID), closed > 0 {
                 logger.info("closed \(closed) inbound link(s) of \(link.peerID): it is no longer a member here")
             }
         }
         if oldRing != newRing {
             logger.info("ring: \(newRing.members.joined(separator: ", "))")
-            owner.ringChanged()
+            if groups == nil { owner.ringChanged() }
         }
         resubscribeSignal.yield()
     }
@@ -309,14 +348,25 @@ public final class ChatCluster: Service, Sendable {
     /// Returns true while some room still could not subscribe.
     private func resubscribeAll() async -> Bool {
         let ring = self.ring
-        let stale = local.subscriptions { room, owner in owner == nil || owner != ring.owner(of: room) }
+        // In groups mode a room's traffic comes from its leader, whoever that is; it is
+        // subscribed again when its leader's link drops or the leader says it moved.
+        let stale = local.subscriptions { room, owner in
+            owner == nil || (groups == nil && owner != ring.owner(of: room))
+        }
         var pending = false
         for subscription in stale {
-            guard let target = ring.owner(of: subscription.room) else { continue }
             do {
+                if groups != nil {
+                    try await routed(subscription.room) { target in
+                        try await resubscribe(
+                            room: subscription.room, at: target, since: subscription.since, sessions: subscription.sessions)
+                    }
+                    continue
+                }
+                guard let target = ring.owner(of: subscription.room) else { continue }
                 try await resubscribe(room: subscription.room, at: target, since: subscription.since, sessions: subscription.sessions)
             } catch {
-                logger.debug("resubscribe of \(subscription.room) at \(target) failed: \(error)")
+                logger.debug("resubscribe of \(subscription.room) failed: \(error)")
                 pending = true
             }
         }
@@ -325,9 +375,14 @@ public final class ChatCluster: Service, Sendable {
 
     private func resubscribe(room: String, at target: String, since: UInt64, sessions: [UserSessions]) async throws {
         if target == nodeID {
-            try await owner.resubscribe(room: room, since: since, sessions: sessions, subscriber: localSubscriber) {
-                [local, nodeID] snapshot in
+            let subscriber = localSubscriber
+            let reply: @Sendable (RoomSnapshot) -> Void = { [local, nodeID] snapshot in
                 local.resubscribed(room: room, owner: nodeID, missed: snapshot)
+            }
+            if let groups {
+                try await groups.resubscribe(room: room, since: since, sessions: sessions, subscriber: subscriber, reply: reply)
+            } else {
+                try await owner.resubscribe(room: room, since: since, sessions: sessions, subscriber: subscriber, reply: reply)
             }
             return
         }
@@ -356,6 +411,10 @@ public final class ChatCluster: Service, Sendable {
     /// "try again later"): reconnect to another node and resume with `since`.
     static let noQuorumCloseCode: UInt16 = 1013
 
+    /// How long a node shutting down in groups mode waits after its leaders resigned, so that
+    /// their resignations reach the followers before gossip announces the leave.
+    static let resignationGrace: Duration = .milliseconds(300)
+
     /// How often stale sessions are swept (see `RoomOwner.sweepSessions`).
     static let sessionSweepInterval: Duration = .seconds(2)
 
@@ -365,6 +424,7 @@ public final class ChatCluster: Service, Sendable {
     /// Throws the error an owner answered with.
     static func check(_ reply: InternalFrame) throws {
         if case .error(_, let code, let message) = reply {
+            if code == NotLeaderError.code { throw NotLeaderError(hint: message) }
             if code == lastingUnavailable { throw ProtocolError(.unavailable, message, passesSoon: false) }
             throw ProtocolError(ErrorCode(rawValue: code) ?? .internal, message)
         }

@@ -17,6 +17,10 @@ public struct ClusterConfiguration: Sendable {
     public var secret: String
     public var virtualNodes: Int
     public var gossip: SWIMSettings
+    /// How rooms are replicated. 0: the successor replication of `RoomOwner` (one owner, one
+    /// successor). 1 or more: each room is a majority-replicated group (`GroupRooms`) of this
+    /// many roster members (all members when fewer); 3 survives the loss of any one of them.
+    public var replicationFactor = 0
 
     public init(
         nodeID: String, host: String, clientPort: Int, internalPort: Int, gossipPort: Int, seeds: [GossipAddress], secret: String,

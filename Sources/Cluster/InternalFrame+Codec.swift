@@ -11,7 +11,7 @@ extension InternalFrame {
         case joinReply = 20, sendReply, messagesReply, ok, error, statsReply
         case message = 30, presence, moved
         case identify = 50
-        case group = 60
+        case group = 60, groupProbe, groupProbeReply
         case replicate = 40, replicateReply, claim, claimReply
     }
 
@@ -116,6 +116,14 @@ extension InternalFrame {
         case .identify(let boot):
             buffer.writeInteger(Tag.identify.rawValue)
             buffer.writeField(boot)
+        case .groupProbe(let corr, let room):
+            buffer.writeInteger(Tag.groupProbe.rawValue)
+            buffer.writeInteger(corr)
+            buffer.writeField(room)
+        case .groupProbeReply(let corr, let holds):
+            buffer.writeInteger(Tag.groupProbeReply.rawValue)
+            buffer.writeInteger(corr)
+            buffer.writeInteger(UInt8(holds ? 1 : 0))
         case .group(let packets):
             buffer.writeInteger(Tag.group.rawValue)
             buffer.writeInteger(UInt32(packets.count))
@@ -210,6 +218,10 @@ extension InternalFrame {
             frame = try decodeReplication(tag, from: &buffer)
         case .identify:
             frame = .identify(boot: try buffer.readString())
+        case .groupProbe:
+            frame = .groupProbe(corr: try buffer.readU64(), room: try buffer.readString())
+        case .groupProbeReply:
+            frame = .groupProbeReply(corr: try buffer.readU64(), holds: try buffer.readU8() == 1)
         case .group:
             let count = try buffer.readU32()
             guard count <= ByteBuffer.maxGroupEntries else { throw InternalFrameError(description: "too many group packets") }

@@ -56,14 +56,19 @@ public enum InternalFrame: Sendable, Hashable {
 
     /// Packets of rooms' consensus groups (`RoomGroup`), pushed between replicas: everything one
     /// node's groups had for the other in one event-loop tick (`GroupHost`). Not yet sent by
-    /// nodes: the groups are wired in by issue 10.
+    /// nodes unless they run in groups mode (`ClusterConfiguration.replicationFactor`).
     case group([GroupPacket])
+    /// A node about to create a room's group asks a member of the room's placement whether it
+    /// holds anything of the room (`GroupRooms`): a room some replica holds is never created anew.
+    case groupProbe(corr: UInt64, room: String)
+    case groupProbeReply(corr: UInt64, holds: Bool)
 
     /// The correlation id of a reply, nil for other frames.
     public var replyCorrelation: UInt64? {
         switch self {
         case .joinReply(let corr, _), .sendReply(let corr, _, _), .messagesReply(let corr, _), .ok(let corr),
-            .error(let corr, _, _), .statsReply(let corr, _), .replicateReply(let corr, _), .claimReply(let corr, _):
+            .error(let corr, _, _), .statsReply(let corr, _), .replicateReply(let corr, _), .claimReply(let corr, _),
+            .groupProbeReply(let corr, _):
             corr
         default: nil
         }

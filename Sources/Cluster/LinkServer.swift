@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOPosix
+import RoomGroup
 import Synchronization
 
 /// Accepts internal links from other nodes. Each link proves the cluster secret first; then its
@@ -14,18 +15,22 @@ final class LinkServer: Sendable {
     private let serve: @Sendable (InternalFrame, RemoteSubscriber) async -> Void
     private let answerInline: @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?
     private let closed: @Sendable (RemoteSubscriber) -> Void
+    private let groupPackets: @Sendable ([GroupPacket]) -> Void
     /// Established inbound links, so that the links of a node declared gone can be closed.
     private let established = Mutex<[ObjectIdentifier: RemoteSubscriber]>([:])
 
     /// - Parameters:
     ///   - serve: answers a request that may wait (a room take-over, a commit).
     ///   - answerInline: answers a request at once on the link's event loop, or returns nil.
+    ///   - group: takes room groups' packets, in link order, on the link's event loop.
     init(
         nodeID: String, secret: String, logger: Logger,
         serve: @escaping @Sendable (InternalFrame, RemoteSubscriber) async -> Void,
         answerInline: @escaping @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?,
-        closed: @escaping @Sendable (RemoteSubscriber) -> Void
+        closed: @escaping @Sendable (RemoteSubscriber) -> Void,
+        group: @escaping @Sendable ([GroupPacket]) -> Void = { _ in }
     ) {
+        self.groupPackets = group
         self.nodeID = nodeID
         self.secret = secret
         self.logger = logger
@@ -44,7 +49,7 @@ final class LinkServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         LinkServerHandler(
                             handshake: LinkHandshake(role: .server, nodeID: nodeID, secret: secret), decoder: decoder, logger: logger,
-                            serve: serve, answerInline: answerInline,
+                            serve: serve, answerInline: answerInline, group: groupPackets,
                             opened: { [self] subscriber in
                                 established.withLock { $0[ObjectIdentifier(subscriber)] = subscriber }
                             },
@@ -123,6 +128,7 @@ final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
     private let answerInline: @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?
     private let opened: @Sendable (RemoteSubscriber) -> Void
     private let closed: @Sendable (RemoteSubscriber) -> Void
+    private let group: @Sendable ([GroupPacket]) -> Void
     private var subscriber: RemoteSubscriber?
     private var rejected = false
 
@@ -130,9 +136,11 @@ final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
         handshake: LinkHandshake, decoder: LinkFrameDecoder, logger: Logger,
         serve: @escaping @Sendable (InternalFrame, RemoteSubscriber) async -> Void,
         answerInline: @escaping @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?,
+        group: @escaping @Sendable ([GroupPacket]) -> Void,
         opened: @escaping @Sendable (RemoteSubscriber) -> Void,
         closed: @escaping @Sendable (RemoteSubscriber) -> Void
     ) {
+        self.group = group
         self.opened = opened
         self.handshake = handshake
         self.decoder = decoder
@@ -176,6 +184,11 @@ final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         if case .identify(let boot) = frame {
             subscriber.boot = boot
+            return
+        }
+        // Room groups' packets go to their host in link order; they are not requests.
+        if case .group(let packets) = frame {
+            group(packets)
             return
         }
         // Replication and take-over questions are answered here, in frame order and without a

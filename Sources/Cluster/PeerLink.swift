@@ -30,6 +30,7 @@ final class PeerLink: @unchecked Sendable {
     private let requestTimeout: TimeAmount
     private let onPush: @Sendable (InternalFrame) -> Void
     private let onReady: @Sendable (PeerLink) -> Void
+    private let onLost: @Sendable (PeerLink) -> Void
 
     private let lock = NIOLock()
     private var channel: (any Channel)?
@@ -44,8 +45,10 @@ final class PeerLink: @unchecked Sendable {
         logger: Logger,
         requestTimeout: TimeAmount = .seconds(3),
         onPush: @escaping @Sendable (InternalFrame) -> Void,
-        onReady: @escaping @Sendable (PeerLink) -> Void
+        onReady: @escaping @Sendable (PeerLink) -> Void,
+        onLost: @escaping @Sendable (PeerLink) -> Void = { _ in }
     ) {
+        self.onLost = onLost
         self.peerID = peerID
         self.host = host
         self.port = port
@@ -108,6 +111,13 @@ final class PeerLink: @unchecked Sendable {
         }
     }
 
+    /// Writes a frame that expects no reply (room groups' packets); dropped while the link is
+    /// down: the groups' own retries cover what a lost write carried.
+    func send(_ frame: InternalFrame) {
+        guard let writer = lock.withLock({ self.writer }) else { return }
+        writer.write(frame.encoded)
+    }
+
     // MARK: Connection
 
     private func connectLoop() async {
@@ -161,6 +171,20 @@ final class PeerLink: @unchecked Sendable {
         onReady(self)
     }
 
+    /// How often an idle link is pinged (a `stats` request with correlation 0, whose reply is
+    /// dropped), and how long a link may stay silent before it is closed as dead. TCP alone
+    /// never notices a peer that stopped answering (a one-way cut, a paused process, a host
+    /// that vanished): its writes are retransmitted for minutes. The limit is well above a
+    /// busy event loop's stalls and well below the client checker's live grace (3 s).
+    static let pingInterval: TimeAmount = .milliseconds(250)
+    static let silenceLimit: TimeAmount = .milliseconds(1500)
+
+    /// The link heard nothing for `silenceLimit`: it is closed (and `onLost` called).
+    fileprivate func silent(_ channel: any Channel) {
+        logger.warning("link to \(peerID) heard nothing for \(Self.silenceLimit.nanoseconds / 1_000_000) ms; closing it")
+        channel.close(promise: nil)
+    }
+
     /// A frame arrived after the handshake (on the event loop, in order).
     fileprivate func received(_ frame: InternalFrame) {
         if let corr = frame.replyCorrelation {
@@ -172,17 +196,18 @@ final class PeerLink: @unchecked Sendable {
     }
 
     fileprivate func closed(_ channel: any Channel, wasEstablished: Bool) {
-        let failed: [Pending] = lock.withLock {
-            guard self.channel === channel else { return [] }
+        let (failed, stopped): ([Pending], Bool) = lock.withLock {
+            guard self.channel === channel else { return ([], self.stopped) }
             self.channel = nil
             self.writer = nil
             let failed = Array(pending.values)
             pending = [:]
-            return failed
+            return (failed, self.stopped)
         }
         if wasEstablished {
             ClusterMetrics.linkChanged(by: -1)
             logger.info("link to \(peerID) is down")
+            if !stopped { onLost(self) }
         }
         for request in failed { request.fail(ProtocolError(.unavailable, "link to \(peerID) dropped; retry")) }
     }
@@ -214,6 +239,8 @@ final class LinkClientHandler: ChannelInboundHandler, @unchecked Sendable {
     private let link: PeerLink
     private var handshake: LinkHandshake
     private let decoder: LinkFrameDecoder
+    private var lastRead = NIODeadline.now()
+    private var keepalive: RepeatedTask?
 
     init(link: PeerLink, handshake: LinkHandshake, decoder: LinkFrameDecoder) {
         self.link = link
@@ -233,6 +260,7 @@ final class LinkClientHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastRead = .now()
         var buffer = unwrapInboundIn(data)
         guard let frame = try? InternalFrame.decode(&buffer) else {
             context.close(promise: nil)
@@ -245,12 +273,14 @@ final class LinkClientHandler: ChannelInboundHandler, @unchecked Sendable {
                 if handshake.isEstablished {
                     decoder.limit = InternalFrame.maxFrameBytes
                     link.established(context.channel)
+                    startKeepalive(context.channel)
                 }
             case .reject:
                 ClusterMetrics.linkRejected.increment()
                 context.close(promise: nil)
             case .established:
                 link.established(context.channel)
+                startKeepalive(context.channel)
             case .none:
                 break
             }
@@ -259,7 +289,26 @@ final class LinkClientHandler: ChannelInboundHandler, @unchecked Sendable {
         link.received(frame)
     }
 
+    /// Pings the peer whenever the link was quiet for a ping interval, and closes it once it was
+    /// silent for `PeerLink.silenceLimit` (see there).
+    private func startKeepalive(_ channel: any Channel) {
+        lastRead = .now()
+        let ping = InternalFrame.stats(corr: 0).encoded
+        keepalive = channel.eventLoop.scheduleRepeatedTask(initialDelay: PeerLink.pingInterval, delay: PeerLink.pingInterval) {
+            [self] task in
+            let quiet = NIODeadline.now() - lastRead
+            if quiet >= PeerLink.silenceLimit {
+                task.cancel()
+                link.silent(channel)
+            } else if quiet >= PeerLink.pingInterval {
+                channel.writeAndFlush(ping, promise: nil)
+            }
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        keepalive?.cancel()
+        keepalive = nil
         link.closed(context.channel, wasEstablished: handshake.isEstablished)
         context.fireChannelInactive()
     }

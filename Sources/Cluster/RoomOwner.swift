@@ -86,31 +86,13 @@ public final class RoomOwner: Sendable {
     ) async throws {
         try await read(name) { room in
             try self.checkCurrent(subscriber, in: room)
-            let (messages, truncated): ([ChatMessage], Bool) =
-                if let since {
-                    room.machine.messages(since: since)
-                } else {
-                    (room.machine.latest(limit: ClientFrame.defaultHistoryLimit), false)
-                }
-            room.subscribers[subscriber.nodeID] = subscriber
-            let node = subscriber.nodeID
-            let boot = subscriber.boot
-            let current = room.boots[node] == boot ? room.sessions[node]?[user] ?? 0 : 0
-            let events = room.setSessions(node: node, boot: boot, user: user, count: current + 1, pushNow: false)
-            // The joiner's `joined` comes first, then everyone (the joiner too) hears the join.
-            reply(room.snapshot(messages: messages, truncated: truncated))
-            for event in events { room.push(.presence(event)) }
+            room.join(user: user, since: since, subscriber: subscriber, reply: reply)
         }
     }
 
     /// A session of `user` on `node` leaves. The node stays subscribed while it has sessions.
     func leave(room name: String, user: String, node: String) async throws {
-        try await withRoom(name) { room in
-            let current = room.sessions[node]?[user] ?? 0
-            guard current > 0 else { return }
-            room.setSessions(node: node, boot: room.boots[node] ?? "", user: user, count: current - 1)
-            if room.sessions[node] == nil { room.subscribers[node] = nil }
-        }
+        try await withRoom(name) { room in room.leave(user: user, node: node) }
     }
 
     /// Subscribes a node again with the sessions it has, and replies with what it missed (after
@@ -121,17 +103,7 @@ public final class RoomOwner: Sendable {
     ) async throws {
         try await read(name) { room in
             try self.checkCurrent(subscriber, in: room)
-            let node = subscriber.nodeID
-            room.subscribers[node] = subscriber
-            var wanted: [String: UInt32] = [:]
-            for session in sessions { wanted[session.user, default: 0] += session.count }
-            let boot = subscriber.boot
-            for user in Set(wanted.keys).union(room.sessions[node]?.keys ?? [:].keys).sorted() {
-                room.setSessions(node: node, boot: boot, user: user, count: wanted[user] ?? 0)
-            }
-            if room.sessions[node] == nil { room.subscribers[node] = nil }
-            let missed = room.machine.messages(since: since)
-            reply(room.snapshot(messages: missed.messages, truncated: missed.truncated))
+            room.resubscribe(since: since, sessions: sessions, subscriber: subscriber, reply: reply)
         }
     }
 
@@ -166,39 +138,16 @@ public final class RoomOwner: Sendable {
 
     /// A page of the room: the first `limit` above `since`, or the `limit` just below `before`.
     func messages(room name: String, before: UInt64?, since: UInt64?, limit: Int) async throws -> RoomSnapshot {
-        try await read(name) { room in
-            let page =
-                if let since {
-                    room.machine.messages(since: since, limit: limit)
-                } else {
-                    (room.machine.messages(before: before, limit: limit), false)
-                }
-            return room.snapshot(messages: page.0, truncated: page.1, members: false)
-        }
+        try await read(name) { room in room.page(before: before, since: since, limit: limit) }
     }
 
     func info(room name: String) async throws -> RoomSnapshot {
         try await read(name) { room in room.snapshot(messages: [], truncated: false) }
     }
 
-    /// A subscriber may register sessions only while its link is open and it is the node's
-    /// current process: a request still in flight from an earlier process of a restarted node
-    /// must not bring that process's users back. Nor may a request still in flight on an older
-    /// link of the node (one that is closing: its node has already opened a new one) replace
-    /// the subscription the node made on its newer link: the old link's close would then
-    /// unsubscribe the node while it believes it is subscribed, and its clients would get
-    /// nothing more.
+    /// See `OwnedRoom.checkCurrent`.
     func checkCurrent(_ subscriber: any RoomSubscriber, in room: OwnedRoom) throws {
-        guard subscriber.isActive else { throw ProtocolError(.unavailable, "the link closed; retry") }
-        if let registered = room.subscribers[subscriber.nodeID], registered !== subscriber, registered.isActive,
-            registered.link > subscriber.link
-        {
-            throw ProtocolError(.unavailable, "a newer link of \(subscriber.nodeID) is subscribed; retry on it")
-        }
-        let current = bootOf(subscriber.nodeID)
-        guard current.isEmpty || subscriber.boot == current else {
-            throw ProtocolError(.unavailable, "\(subscriber.nodeID) restarted; retry from its current process")
-        }
+        try room.checkCurrent(subscriber, currentBoot: bootOf(subscriber.nodeID))
     }
 
     /// Rooms this node orders now.

@@ -18,12 +18,15 @@ public struct RosterQuorum: Sendable, Hashable {
     public var seen: Set<String>
 
     /// The quorum of node `me` given gossip's members (which include `me` once gossip runs).
-    public init(members: [GossipMember], me: String) {
+    /// Members in `unreachable` are not counted as seen whatever gossip says: their internal
+    /// link dropped or went silent (`PeerLink.silenceLimit`), which shows a cut long before
+    /// gossip's suspicion timeout does.
+    public init(members: [GossipMember], me: String, unreachable: Set<String> = []) {
         roster = [me]
         seen = [me]
         for member in members where member.status != .left {
             roster.insert(member.id)
-            if member.status.isActive { seen.insert(member.id) }
+            if member.status.isActive && !unreachable.contains(member.id) { seen.insert(member.id) }
         }
     }
 

@@ -19,6 +19,9 @@ public enum GroupEvent: Sendable, Hashable {
     /// after this replica's committed seq; `skip` seqs are left unused after the last known one.
     /// The answer is `recovered` or `refused`.
     case recover(request: UInt64, store: [GroupChatMessage], skip: UInt64)
+    /// This process is shutting down gracefully: a leader steps down (telling its followers, so
+    /// that the next voter takes over at once), and the replica never campaigns again.
+    case retire
 }
 
 /// What the caller must do after an event, in order.

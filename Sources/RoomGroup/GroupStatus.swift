@@ -37,6 +37,17 @@ extension RoomGroup {
 
     public var isLeader: Bool { leadership != nil }
 
+    /// The leader this replica follows or was last told of, if gossip says it is alive.
+    public var knownLeader: String? {
+        if leadership != nil { return me.node }
+        guard let hint = leaderHint, alive.contains(hint) else { return nil }
+        return hint.node
+    }
+
+    /// Whether this replica holds anything of the room (a creator must not start a room that
+    /// some replica already holds).
+    public var holdsLog: Bool { lastIndex > 0 }
+
     /// The epoch this replica leads, if it leads.
     public var leaderEpoch: Epoch? { leadership?.epoch }
 

@@ -35,7 +35,7 @@ extension RoomGroup {
             campaignAt = nil
             return
         }
-        guard campaign == nil, !excludedByNewerLog else { return }
+        guard campaign == nil, !excludedByNewerLog, !retired else { return }
         guard !leaderKnownAlive(now: now), isVoter, let config = latestConfig?.config, config.isMajority(alive) else {
             campaignAt = nil
             return

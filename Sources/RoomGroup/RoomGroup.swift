@@ -56,6 +56,8 @@ public struct RoomGroup: Sendable {
     /// The epoch this replica led and resigned from, and when it last said so.
     var resigned: (epoch: Epoch, at: UInt64)?
     var scheduledWake: UInt64?
+    /// Set by `.retire`: the process is going away; this replica never campaigns again.
+    var retired = false
     /// Log index and seq of each recent message, by `(user, id)`.
     var idIndex: [MessageKey: RecentID] = [:]
     var lastSeq: UInt64 = 0
@@ -72,13 +74,21 @@ public struct RoomGroup: Sendable {
     /// replicas that create the room; it must be the same on each of them (the wiring derives it
     /// from one roster version). A replica without it (a new member, a restarted process) starts
     /// empty and learns everything, genesis included, from a leader.
-    public init(room: String, me: ReplicaID, genesis: GroupConfig?, settings: GroupSettings = .init()) {
+    ///
+    /// `startAfter` continues a room whose earlier messages only the history store still holds
+    /// (every replica of it restarted): the genesis is then a recovery entry that starts the
+    /// seqs after it, so that no seq in the store is given again.
+    public init(room: String, me: ReplicaID, genesis: GroupConfig?, startAfter: UInt64 = 0, settings: GroupSettings = .init()) {
         self.room = room
         self.me = me
         self.settings = settings
         if let genesis {
-            log.append(LogEntry(epoch: .zero, payload: .config(genesis)))
+            let payload: LogEntry.Payload =
+                startAfter > 0
+                ? .recovery(Recovery(config: genesis, lostAfter: startAfter, resumeAfter: startAfter)) : .config(genesis)
+            log.append(LogEntry(epoch: .zero, payload: payload))
             commitIndex = 1
+            rebuildDerived()
         }
         alive = [me]
         aliveBoot = [me.node: me.boot]
@@ -111,6 +121,9 @@ public struct RoomGroup: Sendable {
             onTimer(now: now, out: &out)
         case .recover(let request, let store, let skip):
             recover(request: request, store: store, skip: skip, now: now, out: &out)
+        case .retire:
+            retired = true
+            stepDown(out: &out, now: now)
         }
         if leadership != nil {
             reconfigure(now: now, out: &out)

@@ -21,6 +21,8 @@ struct InternalFrameTests {
         .info(corr: 6, room: "r"),
         .resubscribe(corr: 7, room: "r", since: 3, sessions: [UserSessions(user: "a", count: 2)]),
         .stats(corr: 8),
+        .groupProbe(corr: 9, room: "lobby"),
+        .groupProbeReply(corr: 9, holds: true),
         .joinReply(corr: 9, snapshot: snapshot),
         .sendReply(corr: 10, seq: 11, duplicate: true),
         .messagesReply(corr: 12, snapshot: RoomSnapshot(seq: 0, messages: [], members: [], truncated: false)),

@@ -20,15 +20,20 @@ public final class GroupHost: Sendable {
         public var deliver: @Sendable (_ room: String, _ delivery: GroupDelivery) -> Void
         /// Committed messages this replica, as leader, writes to the history store.
         public var persist: @Sendable (_ room: String, _ messages: [GroupChatMessage]) -> Void
+        /// This replica started (true) or stopped (false) leading the room; called after the
+        /// event's other actions.
+        public var leading: @Sendable (_ room: String, _ leads: Bool) -> Void
 
         public init(
             send: @escaping @Sendable (String, [GroupPacket]) -> Void,
             deliver: @escaping @Sendable (String, GroupDelivery) -> Void,
-            persist: @escaping @Sendable (String, [GroupChatMessage]) -> Void
+            persist: @escaping @Sendable (String, [GroupChatMessage]) -> Void,
+            leading: @escaping @Sendable (String, Bool) -> Void = { _, _ in }
         ) {
             self.send = send
             self.deliver = deliver
             self.persist = persist
+            self.leading = leading
         }
     }
 
@@ -52,10 +57,18 @@ public final class GroupHost: Sendable {
     let sinks: Sinks
     private let state: NIOLoopBoundBox<State>
 
-    public init(me: ReplicaID, eventLoop: any EventLoop, settings: GroupSettings = .init(), sinks: Sinks) {
+    /// The placement of a room this host learns of from a packet (nil: only `open` and
+    /// `placement` give placements).
+    let placementOf: (@Sendable (String) -> [String])?
+
+    public init(
+        me: ReplicaID, eventLoop: any EventLoop, settings: GroupSettings = .init(),
+        placementOf: (@Sendable (String) -> [String])? = nil, sinks: Sinks
+    ) {
         self.me = me
         self.eventLoop = eventLoop
         self.settings = settings
+        self.placementOf = placementOf
         self.sinks = sinks
         state = NIOLoopBoundBox.makeBoxSendingValue(State(), eventLoop: eventLoop)
     }
@@ -66,12 +79,63 @@ public final class GroupHost: Sendable {
 
     /// Creates this node's replica of `room` if it has none. `genesis` is given only by the
     /// nodes that create the room (the same on each); others start empty and learn it.
-    public func open(_ room: String, genesis: GroupConfig?, placement: [String]) {
+    /// `startAfter`: the last seq the history store holds of a room no replica holds any more.
+    public func open(_ room: String, genesis: GroupConfig?, startAfter: UInt64 = 0, placement: [String]) {
         eventLoop.execute {
             self.state.value.placements[room] = placement
             // A new group gets the placement as it is created; an existing one hears the change.
-            guard self.state.value.groups[room] != nil else { return self.ensure(room, genesis: genesis) }
+            guard self.state.value.groups[room] != nil else { return self.ensure(room, genesis: genesis, startAfter: startAfter) }
             self.handle(room, .placement(placement))
+        }
+    }
+
+    /// The roster changed: every group whose placement (`placementOf`) changed hears it.
+    public func rosterChanged() {
+        guard let placementOf else { return }
+        eventLoop.execute {
+            for room in self.state.value.groups.keys.sorted() {
+                let placement = placementOf(room)
+                guard self.state.value.placements[room] != placement else { continue }
+                self.state.value.placements[room] = placement
+                self.handle(room, .placement(placement))
+            }
+        }
+    }
+
+    /// Whether this host holds a replica of `room` with anything in its log.
+    public func holds(_ room: String) -> EventLoopFuture<Bool> {
+        eventLoop.submit { self.state.value.groups[room]?.holdsLog ?? false }
+    }
+
+    /// Whether this host has a replica of `room` (empty or not).
+    public func hasReplica(_ room: String) -> EventLoopFuture<Bool> {
+        eventLoop.submit { self.state.value.groups[room] != nil }
+    }
+
+    /// The leader `room`'s replica here knows of (itself when it leads); on the event loop only.
+    public func knownLeader(_ room: String) -> String? {
+        eventLoop.preconditionInEventLoop()
+        return state.value.groups[room]?.knownLeader
+    }
+
+    /// Whether this replica leads `room`; on the event loop only.
+    public func leads(_ room: String) -> Bool {
+        eventLoop.preconditionInEventLoop()
+        return state.value.groups[room]?.isLeader ?? false
+    }
+
+    /// Every room this host holds a replica of, with its status (for `/cluster` and operators).
+    public func statuses() -> EventLoopFuture<[String: GroupStatus]> {
+        eventLoop.submit { self.state.value.groups.mapValues(\.status) }
+    }
+
+    /// Retires every replica (a graceful shutdown): leaders step down, so that the next live
+    /// voter takes over without waiting for gossip to declare this node dead, and none campaigns.
+    public func resignAll() -> EventLoopFuture<Void> {
+        eventLoop.submit {
+            for room in self.state.value.groups.keys.sorted() {
+                self.handle(room, .retire)
+            }
         }
     }
 
@@ -154,20 +218,24 @@ public final class GroupHost: Sendable {
         return promise.futureResult
     }
 
-    private func ensure(_ room: String, genesis: GroupConfig?) {
+    private func ensure(_ room: String, genesis: GroupConfig?, startAfter: UInt64 = 0) {
         guard state.value.groups[room] == nil else { return }
-        var group = RoomGroup(room: room, me: me, genesis: genesis, settings: settings)
+        var group = RoomGroup(room: room, me: me, genesis: genesis, startAfter: startAfter, settings: settings)
         var ignored: [GroupAction] = []
         ignored += group.handle(.liveness(state.value.view), now: Self.now)
+        if state.value.placements[room] == nil, let placementOf { state.value.placements[room] = placementOf(room) }
         if let placement = state.value.placements[room] { ignored += group.handle(.placement(placement), now: Self.now) }
         state.value.groups[room] = group
         perform(ignored, room: room)
     }
 
     private func handle(_ room: String, _ event: GroupEvent) {
+        let led = state.value.groups[room]?.isLeader ?? false
         // Mutated in place: a copy would share the log's storage and copy it on every append.
         guard let actions = state.value.groups[room]?.handle(event, now: Self.now) else { return }
         perform(actions, room: room)
+        let leads = state.value.groups[room]?.isLeader ?? false
+        if leads != led { sinks.leading(room, leads) }
     }
 
     private func perform(_ actions: [GroupAction], room: String) {

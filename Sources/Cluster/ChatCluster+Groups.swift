@@ -1,0 +1,147 @@
+import ChatCore
+import Gossip
+import History
+import Logging
+import NIOCore
+import RoomGroup
+import Synchronization
+
+/// The cluster's wiring of room groups (groups mode): building them, feeding them gossip's
+/// view, routing client requests to a room's leader, and serving other nodes' requests.
+extension ChatCluster {
+    static func makeGroups(
+        configuration: ClusterConfiguration, boot: UInt64, roomConfiguration: RoomStateMachine.Configuration,
+        history: any HistoryStore, logger: Logger, loop: any EventLoop, peers: ClusterPeers
+    ) -> GroupRooms? {
+        guard configuration.replicationFactor > 0 else { return nil }
+        return GroupRooms(
+            me: ReplicaID(node: configuration.nodeID, boot: boot), eventLoop: loop,
+            replicationFactor: configuration.replicationFactor, virtualNodes: configuration.virtualNodes,
+            configuration: roomConfiguration, history: history, logger: logger,
+            send: { node, packets in peers.link(to: node)?.send(.group(packets)) },
+            probe: { node, room in
+                guard let link = peers.link(to: node),
+                    case .groupProbeReply(_, let holds) = try? await link.request(
+                        timeout: .milliseconds(500), { .groupProbe(corr: $0, room: room) })
+                else { return nil }
+                return holds
+            },
+            bootOf: { node in peers.boots.withLock { $0[node] } ?? "" })
+    }
+
+    /// Rooms this node orders (leads, in groups mode).
+    var orderedRooms: Int { groups?.roomCount ?? owner.roomCount }
+
+    /// Runs `body` against the room's leader: the node `GroupRooms.target` names, then the
+    /// leader each refusal names (`NotLeaderError`). While the answer is a passing
+    /// `unavailable` (a leader is being chosen, a link is being made) it tries again for up to
+    /// `routingDeadline`; a lasting one (no reachable majority) fails at once, so that the
+    /// client hears it quickly and can try a node on the majority side.
+    func routedInGroups<T: Sendable>(_ room: String, _ groups: GroupRooms, _ body: (String) async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + Self.routingDeadline
+        var delay: Duration = .milliseconds(10)
+        var hint: String?
+        var hops = 0
+        while true {
+            let target: String
+            if let hint {
+                target = hint
+            } else {
+                target = try await groups.target(for: room)
+            }
+            hint = nil
+            do {
+                let result = try await body(target)
+                groups.found(leader: target, of: room)
+                return result
+            } catch let error as NotLeaderError where ContinuousClock.now + delay < deadline {
+                groups.found(leader: error.hint, of: room)
+                hint = error.hint
+                hops += 1
+                // Two replicas that name each other (one of them is behind) are asked again
+                // only after a pause.
+                if hops > 2 || error.hint == target {
+                    try await Task.sleep(for: delay)
+                    delay = min(delay * 2, .milliseconds(100))
+                }
+            } catch let error as ProtocolError
+                where error.code == .unavailable && error.passesSoon && ContinuousClock.now + delay < deadline
+            {
+                groups.found(leader: nil, of: room)
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .milliseconds(100))
+            }
+        }
+    }
+
+    /// Answers another node's request in groups mode: it is served here if this node leads the
+    /// room, and refused with the leader it knows (`not_leader`) or `unavailable` otherwise.
+    func serveInGroups(_ frame: InternalFrame, from subscriber: RemoteSubscriber, groups: GroupRooms) async {
+        guard let corr = frame.requestCorrelation else { return }
+        do {
+            switch frame {
+            case .groupProbe(_, let room):
+                subscriber.push(.groupProbeReply(corr: corr, holds: await groups.holds(room)))
+            case .join(_, let room, let user, let since):
+                try await groups.join(room: room, user: user, since: since, subscriber: subscriber) { snapshot in
+                    subscriber.push(.joinReply(corr: corr, snapshot: snapshot))
+                }
+            case .leave(_, let room, let user):
+                try await groups.leave(room: room, user: user, node: subscriber.nodeID)
+                subscriber.push(.ok(corr: corr))
+            case .send(_, let room, let user, let id, let text):
+                let ack = try await groups.send(room: room, user: user, id: id, text: text)
+                subscriber.push(.sendReply(corr: corr, seq: ack.seq, duplicate: ack.duplicate))
+            case .history(_, let room, let before, let since, let limit):
+                let page = try await groups.messages(room: room, before: before, since: since, limit: Int(limit))
+                subscriber.push(.messagesReply(corr: corr, snapshot: page))
+            case .info(_, let room):
+                subscriber.push(.messagesReply(corr: corr, snapshot: try await groups.info(room: room)))
+            case .resubscribe(_, let room, let since, let sessions):
+                try await groups.resubscribe(room: room, since: since, sessions: sessions, subscriber: subscriber) { snapshot in
+                    subscriber.push(.messagesReply(corr: corr, snapshot: snapshot))
+                }
+            default:
+                break
+            }
+        } catch let error as NotLeaderError {
+            subscriber.push(.error(corr: corr, code: NotLeaderError.code, message: error.hint))
+        } catch let error as ProtocolError {
+            let code = error.code == .unavailable && !error.passesSoon ? ChatCluster.lastingUnavailable : error.code.rawValue
+            subscriber.push(.error(corr: corr, code: code, message: error.message))
+        } catch {
+            subscriber.push(.error(corr: corr, code: ErrorCode.internal.rawValue, message: "\(error)"))
+        }
+    }
+}
+
+extension GroupRooms {
+    /// Gossip's view: the roster is every member that has not left (dead ones included; this
+    /// node unless it is leaving), the live set those alive or suspect and not `unreachable`
+    /// (their link dropped or went silent).
+    func update(known: [GossipMember], me: String, boot: String, unreachable: Set<String>, leaving: Bool) {
+        var members: [String] = leaving ? [] : [me]
+        var live: Set<String> = [me]
+        var boots: [String: UInt64] = [:]
+        boots[me] = GroupRoster.boot(boot)
+        for member in known where member.id != me {
+            guard member.status != .left, let boot = GroupRoster.boot(member.metadata["boot"]) else { continue }
+            members.append(member.id)
+            boots[member.id] = boot
+            if member.status.isActive && !unreachable.contains(member.id) { live.insert(member.id) }
+        }
+        update(roster: members, live: live, boots: boots)
+    }
+}
+
+extension InternalFrame {
+    /// The correlation id of a request, nil for other frames.
+    var requestCorrelation: UInt64? {
+        switch self {
+        case .join(let corr, _, _, _), .leave(let corr, _, _), .send(let corr, _, _, _, _), .history(let corr, _, _, _, _),
+            .info(let corr, _), .resubscribe(let corr, _, _, _), .stats(let corr), .groupProbe(let corr, _):
+            corr
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import ChatCore
+import NIOCore
+import RoomGroup
+import Synchronization
+
+/// What this node serves of the rooms whose groups it is part of: for each room an `OwnedRoom`
+/// used as a hub. Its machine is only a buffer of the room's committed messages (the group
+/// orders them; this buffer answers joins, resubscribes and pages); its subscribers and sessions
+/// exist only while this replica leads the room. Every member is touched on the groups' event
+/// loop only, in the order `GroupHost` reports, so a reply to a join always precedes the
+/// messages committed after its snapshot.
+///
+/// Presence is soft state at the leader: a new leader starts with none, and the nodes with
+/// clients in the room rebuild it when they subscribe there again (`resubscribe` carries their
+/// sessions).
+final class GroupHubs: Sendable {
+    let loop: any EventLoop
+    let configuration: RoomStateMachine.Configuration
+    private let rooms: NIOLoopBoundBox<[String: OwnedRoom]>
+    /// Rooms this node leads now (for `/cluster` and `stats`).
+    let leading = Atomic<Int>(0)
+
+    init(loop: any EventLoop, configuration: RoomStateMachine.Configuration) {
+        self.loop = loop
+        self.configuration = configuration
+        rooms = NIOLoopBoundBox.makeBoxSendingValue([:], eventLoop: loop)
+    }
+
+    /// The hub of `room`, created empty if needed (on the loop).
+    func hub(_ room: String) -> OwnedRoom {
+        if let hub = rooms.value[room] { return hub }
+        let hub = OwnedRoom(name: room, machine: RoomStateMachine(room: room, configuration: configuration), epoch: 0, sessions: [])
+        rooms.value[room] = hub
+        return hub
+    }
+
+    func existing(_ room: String) -> OwnedRoom? { rooms.value[room] }
+
+    var all: [OwnedRoom] { Array(rooms.value.values) }
+
+    /// Starts the buffer of a room that is being created from the history store's tail.
+    func seed(_ room: String, with stored: [ChatMessage]) {
+        guard rooms.value[room] == nil else { return }
+        let hub = self.hub(room)
+        hub.machine = RoomStateMachine(room: room, configuration: configuration, restoring: stored)
+    }
+
+    /// What the group committed, in seq order: appended to the buffer and pushed to the
+    /// subscribed nodes (there are some only while this replica leads).
+    func deliver(_ room: String, _ delivery: GroupDelivery) {
+        let hub = self.hub(room)
+        switch delivery {
+        case .messages(let committed):
+            let messages = committed.map { ChatMessage(room: room, seq: $0.seq, id: $0.id, user: $0.user, text: $0.text, ts: $0.ts) }
+            let fresh = messages.filter { $0.seq > hub.machine.lastSeq }
+            guard let first = fresh.first else { return }
+            // The buffer is a cache: where it does not continue (a replica that joined late, a
+            // leader whose buffer began at a snapshot), it restarts just before the new messages.
+            if first.seq != hub.machine.lastSeq + 1 { restart(hub, after: first.seq - 1) }
+            _ = hub.machine.appendReplicated(fresh)
+            for message in fresh { hub.push(.message(message)) }
+        case .gap(_, let through), .lost(_, let through):
+            // Committed seqs this replica has no text for (received in a snapshot, or skipped by
+            // a recovery): the buffer restarts after them; older pages come from the store.
+            if through > hub.machine.lastSeq { restart(hub, after: through) }
+        }
+    }
+
+    /// This replica started or stopped leading `room`. A leader that stops tells its
+    /// subscribed nodes (`moved`: they subscribe again wherever the room is led now) and
+    /// forgets them and their sessions.
+    func leadingChanged(_ room: String, _ leads: Bool) {
+        leading.add(leads ? 1 : -1, ordering: .relaxed)
+        guard !leads, let hub = rooms.value[room] else { return }
+        hub.push(.moved(room: room))
+        hub.subscribers = [:]
+        hub.sessions = SessionTable([])
+        hub.boots = [:]
+        hub.machine.setMembers([:])
+    }
+
+    private func restart(_ hub: OwnedRoom, after seq: UInt64) {
+        let snapshot = RoomStateMachine.Snapshot(lastSeq: seq, lastTimestamp: 0, log: [], recentIDs: [])
+        hub.machine = RoomStateMachine(room: hub.name, configuration: configuration, snapshot: snapshot)
+        hub.machine.setMembers(hub.sessions.perUser)
+    }
+}

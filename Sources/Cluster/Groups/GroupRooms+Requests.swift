@@ -1,0 +1,180 @@
+import ChatCore
+import History
+import Logging
+import Metrics
+import NIOCore
+import RoomGroup
+import Synchronization
+
+/// Client requests at this node, for rooms whose group it is (or should be) part of. Each
+/// throws `NotLeaderError` when another replica leads, and `ProtocolError(.unavailable)` when
+/// no replica can serve right now: lasting when the group has no reachable majority (a cut-off
+/// minority, or a group that lost its majority for good), passing while a leader is elected.
+extension GroupRooms {
+    /// Sequences a message through the room's group; returns once a majority holds it.
+    func send(room: String, user: String, id: String, text: String) async throws -> (seq: UInt64, duplicate: Bool) {
+        try await ensureReplica(room)
+        switch try await host.send(room: room, user: user, id: id, text: text).get() {
+        case .acked(let seq):
+            return (seq, false)
+        case .duplicate(let seq):
+            ClusterMetrics.duplicates.increment()
+            return (seq, true)
+        case let reply:
+            throw try await refusal(reply, room: room)
+        }
+    }
+
+    /// A session of `user` on the subscriber's node joins; `reply` gets the snapshot on the
+    /// groups' loop, before any message committed after it is pushed to that node.
+    func join(
+        room: String, user: String, since: UInt64?, subscriber: any RoomSubscriber,
+        reply: @escaping @Sendable (RoomSnapshot) -> Void
+    ) async throws {
+        try await read(room) { [bootOf] hub in
+            try hub.checkCurrent(subscriber, currentBoot: bootOf(subscriber.nodeID))
+            hub.join(user: user, since: since, subscriber: subscriber, reply: reply)
+        }
+    }
+
+    /// Subscribes a node again with its sessions; replies with what it missed.
+    func resubscribe(
+        room: String, since: UInt64, sessions: [UserSessions], subscriber: any RoomSubscriber,
+        reply: @escaping @Sendable (RoomSnapshot) -> Void
+    ) async throws {
+        try await read(room) { [bootOf] hub in
+            try hub.checkCurrent(subscriber, currentBoot: bootOf(subscriber.nodeID))
+            hub.resubscribe(since: since, sessions: sessions, subscriber: subscriber, reply: reply)
+        }
+    }
+
+    /// A session leaves. Presence is soft state at the leader: a leave that finds no leader
+    /// here is sent on to the leader this replica knows, or dropped (a new leader rebuilds
+    /// presence from the nodes' resubscriptions).
+    func leave(room: String, user: String, node: String) async throws {
+        let hint: String? = try await hubs.loop.submit { [host, hubs] in
+            if host.leads(room) {
+                hubs.existing(room)?.leave(user: user, node: node)
+                return nil
+            }
+            return host.knownLeader(room)
+        }.get()
+        if let hint { throw NotLeaderError(hint: hint) }
+    }
+
+    func messages(room: String, before: UInt64?, since: UInt64?, limit: Int) async throws -> RoomSnapshot {
+        try await read(room) { hub in hub.page(before: before, since: since, limit: limit) }
+    }
+
+    func info(room: String) async throws -> RoomSnapshot {
+        try await read(room) { hub in hub.snapshot(messages: [], truncated: false) }
+    }
+
+    /// Runs `body` on the room's hub once a read barrier confirmed that this replica leads
+    /// and its buffer holds everything committed before the request (Raft's read index), on the
+    /// groups' loop and only if it still leads there.
+    func read<T: Sendable>(_ room: String, _ body: @escaping @Sendable (OwnedRoom) throws -> T) async throws -> T {
+        try await ensureReplica(room)
+        let reply = try await host.readBarrier(room: room).get()
+        guard case .readable = reply else { throw try await refusal(reply, room: room) }
+        return try await hubs.loop.submit { [host, hubs] in
+            guard host.leads(room) else { throw ProtocolError(.unavailable, "leadership of \(room) moved; retry") }
+            return try body(hubs.hub(room))
+        }.get()
+    }
+
+    /// The error for a group's answer other than success.
+    func refusal(_ reply: GroupReply, room: String) async throws -> any Error {
+        switch reply {
+        case .notLeader(let hint):
+            return NotLeaderError(hint: hint)
+        case .unavailable:
+            guard let status = try await host.status(room: room).get() else {
+                return ProtocolError(.unavailable, "\(nodeID) holds no replica of \(room); retry")
+            }
+            if status.quorumLost {
+                return ProtocolError(
+                    .unavailable,
+                    "room \(room) lost a majority of its replicas; an operator must recover it (chat-node rooms recover)",
+                    passesSoon: false)
+            }
+            if !status.majorityAlive {
+                return ProtocolError(.unavailable, "room \(room) has no reachable majority of its replicas here", passesSoon: false)
+            }
+            return ProtocolError(.unavailable, "room \(room) is choosing a leader; retry")
+        default:
+            return ProtocolError(.internal, "unexpected answer \(reply) for \(room)")
+        }
+    }
+
+    /// The node a request for `room` from this node goes to: the leader it last found, the
+    /// leader its own replica knows, or the first live member of the room's placement (which
+    /// leads or knows the leader, and creates the room if nobody holds it).
+    func target(for room: String) async throws -> String {
+        let (cached, first, live) = roster.withLock { roster in
+            (leaders.withLock { $0[room] }, roster.firstLive(of: room), roster.live)
+        }
+        if let cached, live.contains(cached) { return cached }
+        let known: String? = try await hubs.loop.submit { [host] in host.knownLeader(room) }.get()
+        if let known { return known }
+        guard let first else {
+            throw ProtocolError(.unavailable, "no replica of room \(room) is reachable from \(nodeID)", passesSoon: false)
+        }
+        return first
+    }
+
+    /// Remembers where `room` was served (nil forgets it).
+    func found(leader: String?, of room: String) {
+        leaders.withLock { $0[room] = leader }
+    }
+
+    /// Makes sure this node has a replica of `room`, creating the room's group if this node is
+    /// the first live member of its placement and no member holds it.
+    ///
+    /// The creator asks every other member of the placement (`probe`). If one holds the room,
+    /// this node starts an empty replica and learns the room from its leader. If a majority
+    /// (this node included) answers that they hold nothing, nobody can have acked a message of
+    /// it, and this node starts the group with the placement as its voters and the history
+    /// store's last seq as the seq to continue after (so no stored seq is given again).
+    /// Otherwise the request waits (`unavailable`, passing).
+    ///
+    /// Known gap: two nodes that both believe they are the first live member (their gossip
+    /// views differ for a moment) and probe before either created can both create the group;
+    /// the one whose genesis a majority takes wins, and the other's leader never reaches a
+    /// majority. Issue 10 tracks closing it by creating groups through the roster.
+    func ensureReplica(_ room: String) async throws {
+        if try await host.hasReplica(room).get() { return }
+        let (placement, first, boots) = roster.withLock { ($0.placement(of: room), $0.firstLive(of: room), $0.boots) }
+        guard let first else {
+            throw ProtocolError(.unavailable, "no replica of room \(room) is reachable from \(nodeID)", passesSoon: false)
+        }
+        guard first == nodeID else { throw NotLeaderError(hint: first) }
+        var holders = 0
+        var empty = 1
+        await withTaskGroup(of: Bool?.self) { group in
+            for node in placement where node != nodeID {
+                group.addTask { [probe] in await probe(node, room) }
+            }
+            for await answer in group {
+                if answer == true { holders += 1 } else if answer == false { empty += 1 }
+            }
+        }
+        if holders > 0 {
+            host.open(room, genesis: nil, placement: placement)
+            return
+        }
+        let voters = placement.compactMap { node in boots[node].map { ReplicaID(node: node, boot: $0) } }
+        guard empty * 2 > placement.count, voters.count == placement.count else {
+            throw ProtocolError(.unavailable, "cannot reach a majority of room \(room)'s replicas to create it; retry")
+        }
+        let stored: [ChatMessage]
+        do {
+            stored = try await history.load(room: room, limit: hubs.configuration.logCapacity)
+        } catch {
+            throw ProtocolError(.unavailable, "cannot read \(room)'s history to start it: \(error)")
+        }
+        try await hubs.loop.submit { [hubs] in hubs.seed(room, with: stored) }.get()
+        host.open(room, genesis: GroupConfig(voters: voters), startAfter: stored.last?.seq ?? 0, placement: placement)
+        logger.debug("created the group of \(room): voters \(voters), after seq \(stored.last?.seq ?? 0)")
+    }
+}

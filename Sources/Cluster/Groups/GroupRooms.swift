@@ -1,0 +1,148 @@
+import ChatCore
+import History
+import Logging
+import Metrics
+import NIOCore
+import Ring
+import RoomGroup
+import Synchronization
+
+/// Rooms as majority-replicated groups (issue 10; `ClusterConfiguration.replicationFactor`):
+/// the node-side shell around `GroupHost`, which runs this node's replica of every room group
+/// it is placed in. This type holds no replication rule (those are in `RoomGroup`); it
+///
+/// - keeps the roster (`GroupRoster`) gossip gives it and tells the host about liveness and
+///   placement changes;
+/// - creates a room's group when nobody holds it (`ensureReplica`);
+/// - serves client requests at the leader: sends go through the group, and joins,
+///   resubscribes and pages are answered from the hub (`GroupHubs`) after a read barrier;
+/// - answers everything else with the leader it knows (`NotLeaderError`) or `unavailable`,
+///   lasting when the room's group has no reachable majority, so that a cut-off minority fails
+///   fast instead of holding its clients.
+public final class GroupRooms: Sendable {
+    public let nodeID: String
+    let host: GroupHost
+    let hubs: GroupHubs
+    let history: any HistoryStore
+    let logger: Logger
+    let roster: SharedRoster
+    /// The leader each room was last served by, as requests from this node found it.
+    let leaders = Mutex<[String: String]>([:])
+    /// Asks `node` whether it holds anything of `room` (nil: no answer).
+    let probe: @Sendable (_ node: String, _ room: String) async -> Bool?
+    /// The boot id of a member's current process ("" when unknown).
+    let bootOf: @Sendable (String) -> String
+
+    init(
+        me: ReplicaID, eventLoop: any EventLoop, replicationFactor: Int, virtualNodes: Int,
+        configuration: RoomStateMachine.Configuration, history: any HistoryStore, logger: Logger,
+        send: @escaping @Sendable (String, [GroupPacket]) -> Void,
+        probe: @escaping @Sendable (String, String) async -> Bool?,
+        bootOf: @escaping @Sendable (String) -> String
+    ) {
+        nodeID = me.node
+        self.history = history
+        self.logger = logger
+        self.probe = probe
+        self.bootOf = bootOf
+        let roster = SharedRoster(
+            GroupRoster(
+                ring: HashRing(members: [me.node], virtualNodes: virtualNodes), live: [me.node], boots: [me.node: me.boot],
+                replicationFactor: max(1, replicationFactor)))
+        self.roster = roster
+        let hubs = GroupHubs(loop: eventLoop, configuration: configuration)
+        self.hubs = hubs
+        host = GroupHost(
+            me: me, eventLoop: eventLoop,
+            placementOf: { room in roster.withLock { $0.placement(of: room) } },
+            sinks: GroupHost.Sinks(
+                send: send,
+                deliver: { room, delivery in hubs.deliver(room, delivery) },
+                persist: { room, messages in
+                    for message in messages {
+                        ClusterMetrics.sequenced.increment()
+                        history.append(
+                            ChatMessage(
+                                room: room, seq: message.seq, id: message.id, user: message.user, text: message.text, ts: message.ts))
+                    }
+                },
+                leading: { room, leads in hubs.leadingChanged(room, leads) }))
+    }
+
+    /// Rooms this node leads now.
+    public var roomCount: Int { hubs.leading.load(ordering: .relaxed) }
+
+    /// The ring rooms are placed on (every roster member, dead ones included).
+    var ring: HashRing { roster.withLock { $0.ring } }
+
+    // MARK: Membership
+
+    /// Gossip's view changed: the roster (members that joined and did not leave), who is alive,
+    /// and the boot id of each. Groups hear the liveness, and those whose placement changed
+    /// hear their new placement.
+    func update(roster members: [String], live: Set<String>, boots: [String: UInt64]) {
+        let (liveReplicas, changed) = roster.withLock { roster -> (Set<ReplicaID>, Bool) in
+            let ring = HashRing(members: members, virtualNodes: roster.ring.virtualNodes)
+            let changed = ring != roster.ring
+            roster.ring = ring
+            roster.live = live
+            roster.boots = boots
+            return (roster.liveReplicas, changed)
+        }
+        host.liveness(liveReplicas)
+        if changed { host.rosterChanged() }
+    }
+
+    /// Packets from another node's replicas.
+    func receive(_ packets: [GroupPacket]) { host.receive(packets) }
+
+    /// Whether this node holds anything of `room` (a creator's probe).
+    func holds(_ room: String) async -> Bool {
+        (try? await host.holds(room).get()) ?? false
+    }
+
+    /// A graceful shutdown: every replica here stops leading and never campaigns again.
+    func resignAll() async {
+        try? await host.resignAll().get()
+    }
+
+    /// A link from `subscriber`'s node closed: stop pushing to it.
+    func unsubscribe(_ subscriber: any RoomSubscriber) {
+        hubs.loop.execute { [hubs] in
+            for hub in hubs.all where hub.subscribers[subscriber.nodeID] === subscriber {
+                hub.subscribers[subscriber.nodeID] = nil
+            }
+        }
+    }
+
+    /// `node` is no longer a member: its sessions leave every room this node leads.
+    func nodeGone(_ node: String) {
+        hubs.loop.execute { [hubs] in
+            for hub in hubs.all where hub.subscribers[node] != nil || hub.sessions[node] != nil {
+                hub.subscribers[node] = nil
+                hub.dropSessions(of: node)
+            }
+        }
+    }
+
+    /// Drops the sessions of nodes that `isGone`, and of earlier processes of restarted nodes.
+    func sweepSessions(isGone: @escaping @Sendable (String) -> Bool) {
+        hubs.loop.execute { [hubs, bootOf] in
+            for hub in hubs.all {
+                for node in hub.sessions.keys.sorted() {
+                    let current = bootOf(node)
+                    let restarted = !current.isEmpty && hub.boots[node].map { $0 != current } == true
+                    if isGone(node) || restarted { hub.dropSessions(of: node) }
+                }
+            }
+        }
+    }
+}
+
+/// The room is led elsewhere: ask `hint` (a node id).
+struct NotLeaderError: Error, Sendable {
+    var hint: String
+
+    /// The error code that carries it on internal links (the message is the hint).
+    static let code = "not_leader"
+}
