@@ -116,6 +116,7 @@ let package = Package(
                 "Cluster",
                 "Gossip",
                 "Ring",
+                "RoomGroup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -250,8 +250,10 @@ class ChatNode:
         return f"ws://127.0.0.1:{self.port}{path}"
 
     def argv(self) -> list[str]:
+        groups = ["--replication-factor", os.environ["CHAT_REPLICATION_FACTOR"]] \
+            if os.environ.get("CHAT_REPLICATION_FACTOR") else []
         return [str(NODE_BIN), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                "--node-id", self.node_id, *self.extra_args]
+                "--node-id", self.node_id, *groups, *self.extra_args]
 
     def start(self, timeout: float = 30.0) -> "ChatNode":
         assert self.proc is None or self.proc.poll() is not None, "node already running"
@@ -872,10 +874,10 @@ class LocalCluster:
                  secret: str = CLUSTER_SECRET, limits: Optional[dict] = None, tag: str = "cluster",
                  replication_factor: Optional[int] = None):
         self.ids = list(ids)
-        # CHAT_REPLICATION_FACTOR runs every cluster test in groups mode (each room a majority
-        # group of that many replicas); unset or 0: successor replication.
-        if replication_factor is None:
-            replication_factor = int(os.environ.get("CHAT_REPLICATION_FACTOR") or 0)
+        # CHAT_REPLICATION_FACTOR runs every cluster test with that replication factor (0: the
+        # older successor replication); unset: the nodes' default (majority groups of three).
+        if replication_factor is None and os.environ.get("CHAT_REPLICATION_FACTOR"):
+            replication_factor = int(os.environ["CHAT_REPLICATION_FACTOR"])
         self.replication_factor = replication_factor
         self.secret = secret
         self.redis_url = redis_url
@@ -896,7 +898,7 @@ class LocalCluster:
                        "maxRoomsPerConnection": 100, **(limits if limits is not None else FAST_LIMITS)},
             "nodes": self.spec,
         }
-        if replication_factor:
+        if replication_factor is not None:
             self.file["replication"] = {"factor": replication_factor}
         self.config_path = Path(self.dir) / "cluster.json"
         self.config_path.write_text(json.dumps(self.file, indent=2))
@@ -906,6 +908,11 @@ class LocalCluster:
                                               ["--config", str(self.config_path), "--node", s["id"]],
                                               name=f"{tag}-{s['id']}")
         self.extra: list[ClusterNode] = []
+
+    @property
+    def groups_mode(self) -> bool:
+        """Rooms are majority groups (the default) rather than successor replicas."""
+        return self.replication_factor != 0
 
     def __getitem__(self, node_id: str) -> ClusterNode:
         return self.nodes[node_id]
@@ -931,7 +938,7 @@ class LocalCluster:
                 "--internal-port", str(tcps[1]), "--gossip-port", str(udps[0]),
                 "--secret", secret if secret is not None else self.secret,
                 "--sends-per-second", "1000", "--send-burst", "1000"]
-        if self.replication_factor:
+        if self.replication_factor is not None:
             args += ["--replication-factor", str(self.replication_factor)]
         for s in seeds:
             args += ["--seed", s]

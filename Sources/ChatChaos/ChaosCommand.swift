@@ -40,8 +40,8 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "chat-node binary (default: chat-node next to this executable).") var nodeBinary: String?
     @Option(help: "redis-server binary (default: redis-server on PATH).") var redisServer: String?
     @Flag(help: "No Redis: nodes keep history in memory.") var noRedis = false
-    @Option(help: "Replicas of each room's majority group (the nodes' --replication-factor; 0: successor replication).")
-    var replicationFactor = 0
+    @Option(help: "The nodes' replication factor (cluster file; default: the nodes' default, majority groups of 3).")
+    var replicationFactor: Int?
     @Option(
         parsing: .upToNextOption,
         help: "Use this running cluster (client URLs like http://127.0.0.1:8081) instead; then no faults can be injected.")

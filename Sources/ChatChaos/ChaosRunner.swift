@@ -32,8 +32,8 @@ struct ChaosRunSettings: Sendable {
     var bedName = NetBed.defaultName()
     /// The nodes' history cap (cluster file), which the checker needs for the resume and lost rules.
     var historyLimit = LocalCluster.defaultHistoryLimit
-    /// The nodes' replication factor (cluster file; 0: successor replication).
-    var replicationFactor = 0
+    /// The nodes' replication factor (cluster file; nil: the nodes' default).
+    var replicationFactor: Int?
     /// `InvariantChecker.liveGrace`.
     var liveGrace = 3.0
     /// Longest wait for outstanding acks once sending stops.

@@ -50,8 +50,8 @@ struct ClusterLayout: Sendable, Hashable {
     }
 
     /// The cluster file every node reads (`--config`).
-    /// `replicationFactor` > 0 runs the nodes in groups mode (`"replication": {"factor": R}`).
-    func clusterFile(secret: String, redisPort: Int?, historyLimit: Int, replicationFactor: Int = 0) throws -> Data {
+    /// `replicationFactor` is written as `"replication": {"factor": R}` when given.
+    func clusterFile(secret: String, redisPort: Int?, historyLimit: Int, replicationFactor: Int? = nil) throws -> Data {
         let entries: [[String: Any]] = nodes.map { node in
             [
                 "id": node.id, "host": node.host, "clientPort": node.clientPort, "internalPort": node.internalPort,
@@ -71,7 +71,7 @@ struct ClusterLayout: Sendable, Hashable {
         file["auth"] = ["secret": NSNull()]
         file["limits"] = limits
         file["nodes"] = entries
-        if replicationFactor > 0 { file["replication"] = ["factor": replicationFactor] }
+        if let replicationFactor { file["replication"] = ["factor": replicationFactor] }
         return try JSONSerialization.data(withJSONObject: file, options: [.prettyPrinted, .sortedKeys])
     }
 

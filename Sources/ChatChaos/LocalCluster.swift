@@ -42,7 +42,7 @@ struct LocalCluster: Sendable {
     /// Plans a loopback cluster of `nodeCount` nodes on free ports.
     init(
         nodeCount: Int, nodeBinary: String, redisServer: String?, workDir: String, secret: String, historyLimit: Int,
-        replicationFactor: Int = 0
+        replicationFactor: Int? = nil
     ) throws {
         let ports = LoopbackIO.freePorts(tcp: 2 * nodeCount + 1, udp: nodeCount)
         let layout = ClusterLayout.loopback(count: nodeCount, tcp: ports.tcp, udp: ports.udp)
@@ -55,7 +55,7 @@ struct LocalCluster: Sendable {
     /// Plans the cluster of `layout` and writes its file; starts nothing.
     init(
         layout: ClusterLayout, redisPort: Int?, nodeBinary: String, redisServer: String?, workDir: String, secret: String,
-        historyLimit: Int, replicationFactor: Int = 0
+        historyLimit: Int, replicationFactor: Int? = nil
     ) throws {
         self.layout = layout
         self.historyLimit = historyLimit

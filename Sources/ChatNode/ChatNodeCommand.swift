@@ -41,7 +41,8 @@ extension ChatNodeCommand {
         @Option(name: .customLong("seed"), help: "Gossip address host:port to join through (repeatable).") var seeds: [String] = []
         @Option(help: "The cluster secret (gossip and internal links).") var secret: String?
         @Option(help: "Virtual nodes per member on the ring.") var virtualNodes: Int?
-        @Option(help: "Replicas of each room's majority group (0: successor replication).") var replicationFactor: Int?
+        @Option(help: "Replicas of each room's majority group (default 3; 0: the older successor replication).")
+        var replicationFactor: Int?
         @Option(help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
         func resolve() throws -> NodeConfiguration {

@@ -7,6 +7,7 @@ import Hummingbird
 import NIOCore
 import Prometheus
 import Ring
+import RoomGroup
 
 /// The HTTP routes of PROTOCOL.md: the page, health, metrics, cluster and room routes.
 enum HTTPRoutes {
@@ -75,6 +76,26 @@ enum HTTPRoutes {
                 }
                 object.field("ringSize", ring.members.count)
                 object.field("virtualNodes", ring.virtualNodes)
+            }
+        }
+        // Groups mode: this node's replica of the room's group, as it sees it (for operators and
+        // tests; 404 when it holds none, or when rooms are not groups).
+        router.get("/rooms/:room/replica") { _, context in
+            let room = try roomParameter(context)
+            guard let groups = node.cluster.groups, let status = await groups.status(of: room) else {
+                throw ProtocolError(.notFound, "\(node.cluster.nodeID) holds no replica of \(room)")
+            }
+            return JSONResponse.make { object in
+                object.field("room", room)
+                object.field("node", node.cluster.nodeID)
+                object.field("role", status.role.rawValue)
+                object.field("term", status.epoch.term)
+                if let leader = status.leader { object.field("leader", leader.node) }
+                object.array("voters", status.voters) { $0.string($1.node) }
+                object.field("commitIndex", status.commitIndex)
+                object.field("committedSeq", status.committedSeq)
+                object.field("majorityAlive", status.majorityAlive)
+                object.field("quorumLost", status.quorumLost)
             }
         }
         router.get("/rooms/:room") { _, context in

@@ -38,9 +38,10 @@ struct NodeConfiguration: Sendable {
     /// only; a node on a non-loopback address warns about it.
     var secret = ClusterFile.developmentSecret
     var virtualNodes = HashRing.defaultVirtualNodes
-    /// `"replication": {"factor": R}` / `--replication-factor`: 0 keeps successor replication,
-    /// R ≥ 1 makes each room a majority group of R replicas (see `ClusterConfiguration`).
-    var replicationFactor = 0
+    /// `"replication": {"factor": R}` / `--replication-factor`: each room is a majority group of
+    /// R replicas (default 3: any one may fail); 0 selects the older successor replication,
+    /// which can lose acked messages in a partition (see `ClusterConfiguration`).
+    var replicationFactor = 3
     /// Name of the cluster file this came from, for logs.
     var source = "defaults"
 

@@ -11,13 +11,13 @@ import Synchronization
 extension ChatCluster {
     static func makeGroups(
         configuration: ClusterConfiguration, boot: UInt64, roomConfiguration: RoomStateMachine.Configuration,
-        history: any HistoryStore, logger: Logger, loop: any EventLoop, peers: ClusterPeers
+        history: any HistoryStore, logger: Logger, loop: any EventLoop, peers: ClusterPeers, now: @Sendable () -> Int64
     ) -> GroupRooms? {
         guard configuration.replicationFactor > 0 else { return nil }
         return GroupRooms(
             me: ReplicaID(node: configuration.nodeID, boot: boot), eventLoop: loop,
             replicationFactor: configuration.replicationFactor, virtualNodes: configuration.virtualNodes,
-            configuration: roomConfiguration, history: history, logger: logger,
+            configuration: roomConfiguration, history: history, logger: logger, wallClock: now,
             send: { node, packets in peers.link(to: node)?.send(.group(packets)) },
             probe: { node, room in
                 guard let link = peers.link(to: node),

@@ -8,14 +8,20 @@ import Ring
 import ServiceLifecycle
 import Synchronization
 
-/// One node's part in the cluster: membership (gossip), the ring built from the live members,
-/// the rooms it owns (`RoomOwner`), its local subscribers (`LocalRooms`), and its links to the
-/// other nodes.
+/// One node's part in the cluster: membership (gossip), the ring, the rooms it orders, its local
+/// subscribers (`LocalRooms`), and its links to the other nodes.
 ///
-/// A client request for a room goes to the room's owner on this node's ring: a direct call when
-/// that is this node, a request over the owner's link otherwise. When the ring changes, rooms
-/// this node no longer owns are released, and rooms with local members subscribe again at
-/// their new owner with the last seq they delivered.
+/// Rooms are ordered in one of two ways (`ClusterConfiguration.replicationFactor`):
+/// - majority groups (`GroupRooms`, the default): the ring is built from the roster, each room
+///   is a consensus group of its placement, and a request goes to the room's leader
+///   (`ChatCluster+Groups`);
+/// - successor replication (`RoomOwner`, factor 0): the ring is built from the live members, and
+///   a request goes to the room's owner on this node's ring; when the ring changes, rooms this
+///   node no longer owns are released.
+///
+/// Either way a request is a direct call when the target is this node and a request over the
+/// target's link otherwise, and rooms with local members subscribe again at their new leader or
+/// owner with the last seq they delivered.
 public final class ChatCluster: Service, Sendable {
     struct State {
         /// The boot id each link was made for: a member whose boot id changes was restarted.
@@ -80,7 +86,7 @@ public final class ChatCluster: Service, Sendable {
         self.local = LocalRooms()
         self.groups = Self.makeGroups(
             configuration: configuration, boot: bootNumber, roomConfiguration: roomConfiguration, history: history, logger: logger,
-            loop: group.next(), peers: peers)
+            loop: group.next(), peers: peers, now: now)
         (resubscribeRequests, resubscribeSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         ClusterMetrics.register()
     }
@@ -147,6 +153,15 @@ public final class ChatCluster: Service, Sendable {
         gossipConfiguration.leavesOnGracefulShutdown = false
         let gossip = GossipService(configuration: gossipConfiguration, logger: logger)
         state.withLock { $0.gossip = gossip }
+        if configuration.replicationFactor > 0 {
+            logger.info(
+                """
+                rooms are majority groups of \(configuration.replicationFactor) replicas: a room stays writable while \
+                a majority of its replicas is reachable (a cluster of two nodes needs both)
+                """)
+        } else {
+            logger.warning("rooms are replicated to one successor (replication factor 0): a partition can lose acked messages")
+        }
         logger.info(
             """
             internal links on \(addresses.links.bind):\(internalPort) (advertised as \(addresses.links.advertise)), \

@@ -26,6 +26,14 @@ public struct GroupSettings: Sendable, Hashable {
     public var retainedEntries = 1024
     /// Recent messages whose `(user, id)` are remembered for idempotent retries.
     public var idempotencyWindow: UInt64 = 4096
+    /// A leader that is not the first live voter in ring order hands leadership to that voter
+    /// (`RoomGroup.yieldToPreferred`) at most once per this long: a preferred voter that cannot
+    /// win (cut off from the others) then costs the room one short election per interval, not a
+    /// flapping leader.
+    public var yieldInterval: UInt64 = 5_000_000_000
+    /// Milliseconds to add to the clock (÷ 10⁶) to get a message's wall-clock `ts`: the shell
+    /// runs the group on a monotonic clock and sets this to the wall clock's lead over it.
+    public var wallClockOffset: Int64 = 0
 
     public init() {}
 }

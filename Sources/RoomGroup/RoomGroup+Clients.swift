@@ -26,7 +26,7 @@ extension RoomGroup {
             leadership?.pending.append(.init(request: request, index: found.index, seq: found.seq, deadline: deadline, duplicate: true))
             return
         }
-        let ts = max(lastTs, Int64(now / 1_000_000))
+        let ts = max(lastTs, Int64(now / 1_000_000) + settings.wallClockOffset)
         let message = GroupChatMessage(seq: lastSeq + 1, user: key.user, id: key.id, text: text, ts: ts)
         appendEntry(LogEntry(epoch: epoch, payload: .message(message)))
         let index = lastIndex

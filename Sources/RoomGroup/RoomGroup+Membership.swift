@@ -37,6 +37,27 @@ extension RoomGroup {
         propose(GroupConfig(voters: config.voters.filter { $0 != victim }), now: now, out: &out)
     }
 
+    /// Rooms are led by the first live voter in ring order (the first live member of their
+    /// placement), so that leadership spreads over the ring like placement does: a new member
+    /// first in a room's placement, or a restarted one once it is a voter again, takes the
+    /// room's leadership back. A leader that is not that voter steps down (telling every replica,
+    /// so the preferred voter campaigns at once and wins with the first rank), but only once it
+    /// is idle and settled (everything committed, no configuration change under way, nothing
+    /// waiting) and the preferred voter holds its whole log; and at most once per
+    /// `GroupSettings.yieldInterval`.
+    mutating func yieldToPreferred(now: UInt64, out: inout [GroupAction]) {
+        guard let leadership, !retired, commitIndex >= leadership.noopIndex, commitIndex == lastIndex,
+            leadership.pending.isEmpty, leadership.reads.isEmpty,
+            let (config, configIndex) = latestConfig, configIndex <= commitIndex, config.isVoter(me),
+            yieldedAt.map({ now >= $0 + settings.yieldInterval }) ?? true
+        else { return }
+        guard let preferred = ringOrder(config.voters.filter { alive.contains($0) }).first, preferred != me,
+            (leadership.progress[preferred]?.match ?? 0) >= lastIndex
+        else { return }
+        yieldedAt = now
+        stepDown(out: &out, now: now)
+    }
+
     mutating func propose(_ config: GroupConfig, now: UInt64, out: inout [GroupAction]) {
         guard let leadership else { return }
         appendEntry(LogEntry(epoch: leadership.epoch, payload: .config(config)))

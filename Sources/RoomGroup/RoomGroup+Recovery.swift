@@ -12,7 +12,8 @@
 ///   one seq two messages.
 /// - The history store's messages after that are committed messages (a leader persists only
 ///   what committed), so they are taken, in seq order, while they follow on without a gap.
-/// - One `recovery` entry in a new epoch then makes this replica the only voter, and commits at
+/// - One `recovery` entry in a new epoch (its term raised by `recoveryTermGap`, above any epoch
+///   a leader of the lost configuration may still hold) then makes this replica the only voter, and commits at
 ///   once. It leaves `skip` seqs unused after the last seq known anywhere (the log or the store),
 ///   so a seq that a lost majority acked is never given to another message; the range is
 ///   reported to the operator and to every replica (`lost`).
@@ -31,7 +32,10 @@ extension RoomGroup {
         stepDown(out: &out, now: now)
         campaign = nil
         campaignAt = nil
-        highestTerm = max(highestTerm, promised.term, lastEpoch.term) + 1
+        // A new era: above any term a replica of the lost configuration may be leading in right
+        // now without this replica knowing (such a leader can never commit again, but its
+        // epoch must not order after the recovery's).
+        highestTerm = max(highestTerm, promised.term, lastEpoch.term) + Self.recoveryTermGap
         let epoch = Epoch(term: highestTerm, leader: me)
         promised = epoch
         leaderHint = me
@@ -48,6 +52,9 @@ extension RoomGroup {
         out.append(.reply(request: request, .recovered(lostAfter: lostAfter, resumeAfter: recovery.resumeAfter)))
         replicateToAll(now: now, out: &out)
     }
+
+    /// How far a recovery raises the term (see `recover`).
+    static let recoveryTermGap: UInt64 = 1 << 16
 
     /// Appends the stored messages that follow the log (all committed) without a gap.
     mutating func takeStored(_ store: [GroupChatMessage], epoch: Epoch) {

@@ -58,6 +58,8 @@ public struct RoomGroup: Sendable {
     var scheduledWake: UInt64?
     /// Set by `.retire`: the process is going away; this replica never campaigns again.
     var retired = false
+    /// When this replica last handed leadership to the preferred voter (`yieldToPreferred`).
+    var yieldedAt: UInt64?
     /// Log index and seq of each recent message, by `(user, id)`.
     var idIndex: [MessageKey: RecentID] = [:]
     var lastSeq: UInt64 = 0
@@ -75,23 +77,40 @@ public struct RoomGroup: Sendable {
     /// from one roster version). A replica without it (a new member, a restarted process) starts
     /// empty and learns everything, genesis included, from a leader.
     ///
-    /// `startAfter` continues a room whose earlier messages only the history store still holds
-    /// (every replica of it restarted): the genesis is then a recovery entry that starts the
-    /// seqs after it, so that no seq in the store is given again.
-    public init(room: String, me: ReplicaID, genesis: GroupConfig?, startAfter: UInt64 = 0, settings: GroupSettings = .init()) {
+    /// `stored` continues a room whose messages only the history store still holds (no replica
+    /// holds the room any more: every one restarted): the genesis is then a recovery entry that
+    /// starts the seqs just before the store's contiguous tail (at most `idempotencyWindow`
+    /// messages), followed by that tail as committed entries. No stored seq is given again, and
+    /// a retry of a stored message is answered with its seq.
+    public init(room: String, me: ReplicaID, genesis: GroupConfig?, stored: [GroupChatMessage] = [], settings: GroupSettings = .init()) {
         self.room = room
         self.me = me
         self.settings = settings
         if let genesis {
-            let payload: LogEntry.Payload =
-                startAfter > 0
-                ? .recovery(Recovery(config: genesis, lostAfter: startAfter, resumeAfter: startAfter)) : .config(genesis)
-            log.append(LogEntry(epoch: .zero, payload: payload))
-            commitIndex = 1
+            let tail = Self.contiguousTail(of: stored, limit: Int(settings.idempotencyWindow))
+            if let first = tail.first {
+                let before = first.seq - 1
+                log.append(LogEntry(epoch: .zero, payload: .recovery(Recovery(config: genesis, lostAfter: before, resumeAfter: before))))
+                for message in tail { log.append(LogEntry(epoch: .zero, payload: .message(message))) }
+            } else {
+                log.append(LogEntry(epoch: .zero, payload: .config(genesis)))
+            }
+            commitIndex = lastIndex
             rebuildDerived()
         }
         alive = [me]
         aliveBoot = [me.node: me.boot]
+    }
+
+    /// The last messages of `stored` (by seq) that follow each other without a gap, at most `limit`.
+    static func contiguousTail(of stored: [GroupChatMessage], limit: Int) -> [GroupChatMessage] {
+        let sorted = stored.sorted { $0.seq < $1.seq }
+        var tail: [GroupChatMessage] = []
+        for message in sorted.reversed() {
+            guard tail.count < limit, message.seq > 0, tail.last.map({ $0.seq == message.seq + 1 }) ?? true else { break }
+            tail.append(message)
+        }
+        return tail.reversed()
     }
 
     /// Handles one event at time `now` (ns) and returns what to do, in order.
@@ -116,6 +135,9 @@ public struct RoomGroup: Sendable {
             if leadership != nil { replicateToAll(now: now, out: &out) }
         case .placement(let nodes):
             placement = nodes
+            // A new member of the placement is a learner: the leader starts replicating to it
+            // now, or an idle room would never catch it up and hand it its place.
+            if leadership != nil { replicateToAll(now: now, out: &out) }
         case .timer:
             if let wake = scheduledWake, wake <= now { scheduledWake = nil }
             onTimer(now: now, out: &out)
@@ -128,6 +150,7 @@ public struct RoomGroup: Sendable {
         if leadership != nil {
             reconfigure(now: now, out: &out)
             expireRequests(now: now, out: &out)
+            yieldToPreferred(now: now, out: &out)
         }
         evaluateLeadership(now: now, out: &out)
         scheduleWake(now: now, out: &out)

@@ -120,7 +120,10 @@ def test_killed_node_is_marked_dead(world):
         view = c[nid].cluster_view()
         alive = {m["id"] for m in view["members"] if m.get("status") == "alive"}
         assert alive == set(SURVIVORS), f"{nid} alive members: {alive}: {view}"
-        assert view["ringSize"] == 2, f"{nid} ringSize after the death: {view}"
+        # Majority groups place rooms on the roster, which keeps a dead member (only gossip's
+        # liveness moves leadership); successor replication rebuilds its ring from live members.
+        expected = 3 if c.groups_mode else 2
+        assert view["ringSize"] == expected, f"{nid} ringSize after the death: {view}"
         assert c[nid].get("/readyz").status_code == 200
 
 

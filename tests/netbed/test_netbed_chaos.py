@@ -7,13 +7,10 @@ Asserted as usual, whatever the fault: every faulted node is ready again, every 
 every room accepts sends again within the failover bound, the dead node's users leave presence,
 history stays readable, and no send stays unanswered past the bound.
 
-The split-brain checks (lost acked messages, seq conflicts, and the gaps, resume holes and order
-breaks that follow when two nodes ordered the same room) can still fail, rarely, after the one-sided
-faults (an asymmetric partition, blackholed routes): a node that sees only a minority orders nothing
-(`RosterQuorum`), but gossip views flap on healthy nodes during those faults, and a node that
-believes a healthy owner dead for a moment promotes its own stale replica. Majority replica groups
-(issue 10, "Rooms that stay correct under partitions") remove that: until they land, when only those
-checks fail the test xfails with their counts per fault kind; when they pass, it passes.
+Every room is a majority group of three (the nodes' default replication): the split-brain checks
+(lost acked messages, seq conflicts, and the gaps, resume holes and order breaks that follow when
+two nodes order the same room) must find nothing, after every fault kind. (Until issue 10 they
+could fail after the one-sided faults, and the test xfailed on them.)
 """
 
 from __future__ import annotations
@@ -33,12 +30,12 @@ NET_FAULTS = ["partition", "asym", "route", "vanish", "loss", "delay"]
 PROCESS_FAULTS = ["kill", "term", "stop"]
 SEED = int(os.environ.get("NETBED_CHAOS_SEED", "5"))
 
-# What a split brain produces (DESIGN invariants 1, 2 and 5), fixed by issue 10.
+# What a split brain produces (DESIGN invariants 1, 2 and 5).
 SPLIT_BRAIN = {
     "lost_acked", "seq_conflicts", "message_two_seqs", "id_two_seqs", "missed_deliveries", "unfilled_gaps",
     "gaps_on_live_connections", "resume_gaps", "order_violations", "duplicates",
 }
-# Everything else must hold already.
+# Everything else.
 MUST_HOLD = {
     "unanswered_sends", "slow_failover", "presence_not_cleaned", "nodes_not_recovered", "clients_not_rejoined",
     "history_unreadable",
@@ -68,14 +65,10 @@ def test_chaos_on_five_hosts_with_every_fault_kind():
     violations = report["violations"]
     assert set(violations) == SPLIT_BRAIN | MUST_HOLD, f"unknown violation kinds: {set(violations) ^ (SPLIT_BRAIN | MUST_HOLD)}"
 
-    held = {k: violations[k] for k in MUST_HOLD if violations[k]}
-    assert not held, f"violations that no split brain explains: {held}; details in {work}/violations.txt"
-    split = {k: violations[k] for k in SPLIT_BRAIN if violations[k]}
-    if split:
-        by_fault = {
-            fault: {k: n for k, n in kinds.items() if n} for fault, kinds in report.get("violations_by_fault", {}).items()
-        }
-        pytest.xfail(
-            f"split brain after a one-sided fault, until issue 10 (Rooms that stay correct under partitions): {split}; "
-            f"by the fault before them: { {f: v for f, v in by_fault.items() if v} }; details in {work}/violations.txt")
+    by_fault = {
+        fault: {k: n for k, n in kinds.items() if n} for fault, kinds in report.get("violations_by_fault", {}).items()
+    }
+    found = {k: n for k, n in violations.items() if n}
+    assert not found, (f"violations: {found}; by the fault before them: { {f: v for f, v in by_fault.items() if v} }; "
+                       f"details in {work}/violations.txt")
     assert report["passed"], report

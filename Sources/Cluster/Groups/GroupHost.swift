@@ -79,12 +79,12 @@ public final class GroupHost: Sendable {
 
     /// Creates this node's replica of `room` if it has none. `genesis` is given only by the
     /// nodes that create the room (the same on each); others start empty and learn it.
-    /// `startAfter`: the last seq the history store holds of a room no replica holds any more.
-    public func open(_ room: String, genesis: GroupConfig?, startAfter: UInt64 = 0, placement: [String]) {
+    /// `stored`: what the history store holds of a room no replica holds any more.
+    public func open(_ room: String, genesis: GroupConfig?, stored: [GroupChatMessage] = [], placement: [String]) {
         eventLoop.execute {
             self.state.value.placements[room] = placement
             // A new group gets the placement as it is created; an existing one hears the change.
-            guard self.state.value.groups[room] != nil else { return self.ensure(room, genesis: genesis, startAfter: startAfter) }
+            guard self.state.value.groups[room] != nil else { return self.ensure(room, genesis: genesis, stored: stored) }
             self.handle(room, .placement(placement))
         }
     }
@@ -116,6 +116,12 @@ public final class GroupHost: Sendable {
     public func knownLeader(_ room: String) -> String? {
         eventLoop.preconditionInEventLoop()
         return state.value.groups[room]?.knownLeader
+    }
+
+    /// Whether this host's replica of `room` holds anything (nil: no replica); on the event loop only.
+    public func holdsLog(_ room: String) -> Bool? {
+        eventLoop.preconditionInEventLoop()
+        return state.value.groups[room]?.holdsLog
     }
 
     /// Whether this replica leads `room`; on the event loop only.
@@ -218,9 +224,9 @@ public final class GroupHost: Sendable {
         return promise.futureResult
     }
 
-    private func ensure(_ room: String, genesis: GroupConfig?, startAfter: UInt64 = 0) {
+    private func ensure(_ room: String, genesis: GroupConfig?, stored: [GroupChatMessage] = []) {
         guard state.value.groups[room] == nil else { return }
-        var group = RoomGroup(room: room, me: me, genesis: genesis, startAfter: startAfter, settings: settings)
+        var group = RoomGroup(room: room, me: me, genesis: genesis, stored: stored, settings: settings)
         var ignored: [GroupAction] = []
         ignored += group.handle(.liveness(state.value.view), now: Self.now)
         if state.value.placements[room] == nil, let placementOf { state.value.placements[room] = placementOf(room) }

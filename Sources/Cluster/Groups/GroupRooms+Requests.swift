@@ -89,8 +89,8 @@ extension GroupRooms {
         case .notLeader(let hint):
             return NotLeaderError(hint: hint)
         case .unavailable:
-            guard let status = try await host.status(room: room).get() else {
-                return ProtocolError(.unavailable, "\(nodeID) holds no replica of \(room); retry")
+            guard let status = try await host.status(room: room).get(), !status.voters.isEmpty else {
+                return ProtocolError(.unavailable, "\(nodeID) is still learning \(room) from its leader; retry")
             }
             if status.quorumLost {
                 return ProtocolError(
@@ -109,14 +109,19 @@ extension GroupRooms {
 
     /// The node a request for `room` from this node goes to: the leader it last found, the
     /// leader its own replica knows, or the first live member of the room's placement (which
-    /// leads or knows the leader, and creates the room if nobody holds it).
+    /// leads or knows the leader, and creates the room if nobody holds it). A first member whose
+    /// replica is still empty (a restarted process, a new member) asks the next one instead.
     func target(for room: String) async throws -> String {
-        let (cached, first, live) = roster.withLock { roster in
-            (leaders.withLock { $0[room] }, roster.firstLive(of: room), roster.live)
+        let (cached, placement, live) = roster.withLock { roster in
+            (leaders.withLock { $0[room] }, roster.placement(of: room), roster.live)
         }
         if let cached, live.contains(cached) { return cached }
-        let known: String? = try await hubs.loop.submit { [host] in host.knownLeader(room) }.get()
+        let (known, holds) = try await hubs.loop.submit { [host] in (host.knownLeader(room), host.holdsLog(room)) }.get()
         if let known { return known }
+        let first = placement.first { live.contains($0) }
+        if first == nodeID, holds == false, let next = placement.first(where: { live.contains($0) && $0 != nodeID }) {
+            return next
+        }
         guard let first else {
             throw ProtocolError(.unavailable, "no replica of room \(room) is reachable from \(nodeID)", passesSoon: false)
         }
@@ -171,10 +176,13 @@ extension GroupRooms {
         do {
             stored = try await history.load(room: room, limit: hubs.configuration.logCapacity)
         } catch {
-            throw ProtocolError(.unavailable, "cannot read \(room)'s history to start it: \(error)")
+            // Not retried here: a history store that is down seldom comes back within a request.
+            throw ProtocolError(.unavailable, "cannot read \(room)'s history to start it: \(error)", passesSoon: false)
         }
         try await hubs.loop.submit { [hubs] in hubs.seed(room, with: stored) }.get()
-        host.open(room, genesis: GroupConfig(voters: voters), startAfter: stored.last?.seq ?? 0, placement: placement)
+        host.open(
+            room, genesis: GroupConfig(voters: voters),
+            stored: stored.map { GroupChatMessage(seq: $0.seq, user: $0.user, id: $0.id, text: $0.text, ts: $0.ts) }, placement: placement)
         logger.debug("created the group of \(room): voters \(voters), after seq \(stored.last?.seq ?? 0)")
     }
 }

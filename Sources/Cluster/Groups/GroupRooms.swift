@@ -36,6 +36,7 @@ public final class GroupRooms: Sendable {
     init(
         me: ReplicaID, eventLoop: any EventLoop, replicationFactor: Int, virtualNodes: Int,
         configuration: RoomStateMachine.Configuration, history: any HistoryStore, logger: Logger,
+        wallClock: @Sendable () -> Int64,
         send: @escaping @Sendable (String, [GroupPacket]) -> Void,
         probe: @escaping @Sendable (String, String) async -> Bool?,
         bootOf: @escaping @Sendable (String) -> String
@@ -52,8 +53,11 @@ public final class GroupRooms: Sendable {
         self.roster = roster
         let hubs = GroupHubs(loop: eventLoop, configuration: configuration)
         self.hubs = hubs
+        // Groups run on the event loop's monotonic clock; messages carry wall-clock times.
+        var settings = GroupSettings()
+        settings.wallClockOffset = wallClock() - Int64(GroupHost.now / 1_000_000)
         host = GroupHost(
-            me: me, eventLoop: eventLoop,
+            me: me, eventLoop: eventLoop, settings: settings,
             placementOf: { room in roster.withLock { $0.placement(of: room) } },
             sinks: GroupHost.Sinks(
                 send: send,
@@ -67,6 +71,11 @@ public final class GroupRooms: Sendable {
                     }
                 },
                 leading: { room, leads in hubs.leadingChanged(room, leads) }))
+    }
+
+    /// What this node's replica of `room` says (nil: it holds none).
+    public func status(of room: String) async -> GroupStatus? {
+        (try? await host.status(room: room).get()) ?? nil
     }
 
     /// Rooms this node leads now.
