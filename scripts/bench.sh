@@ -21,6 +21,7 @@
 #   BENCH_LATENCY_RATE (200)       total sends/s of the fixed-rate latency run
 #   BENCH_IDLE_CONNECTIONS (10000) idle connections on one node (lowered if the fd limit is too low)
 #   BENCH_IDLE_HOLD (5)            seconds the idle connections are held before memory is read
+#   BENCH_SUCCESSOR (1)            1: also run the cluster scenarios with successor replication (factor 0)
 #   BENCH_OUT                      output directory (default test-output/bench/<UTC timestamp>)
 #
 # Every process it starts listens on 127.0.0.1 and is stopped by its PID (trap on exit).
@@ -203,8 +204,8 @@ start_one_node() {  # start_one_node NAME: one node with a high rate limit; sets
 }
 
 CLUSTER_PIDS=() CLUSTER_PORTS=()
-start_cluster() {  # start_cluster NAME: three nodes of a generated cluster file
-    local name="$1" dir="$TMP/$1" id port pid logfile i urls=()
+start_cluster() {  # start_cluster NAME [FACTOR]: three nodes of a generated cluster file (FACTOR: replication)
+    local name="$1" factor="${2:-}" dir="$TMP/$1" id port pid logfile i urls=()
     CLUSTER_PIDS=() CLUSTER_PORTS=()
     mkdir -p "$dir"
     while read -r id port; do
@@ -214,7 +215,7 @@ start_cluster() {  # start_cluster NAME: three nodes of a generated cluster file
         PIDS+=("$pid")
         CLUSTER_PIDS+=("$pid")
         CLUSTER_PORTS+=("$port")
-    done < <(python3 "$HELPER" cluster-file "$dir" 3 100000 100000)
+    done < <(python3 "$HELPER" cluster-file "$dir" 3 100000 100000 "$factor")
     ((${#CLUSTER_PIDS[@]} == 3)) || die "could not write the cluster file in $dir"
     cp "$dir/cluster.json" "$OUT/logs/$name-cluster.json"
     for i in "${!CLUSTER_PIDS[@]}"; do
@@ -311,6 +312,23 @@ for ((run = 1; run <= RUNS; run++)); do
         --compare-broadcast --json
     run_bench findmax-cluster "$run" "$FM_LIMIT" latency "${CLUSTER_URLS[@]}" "${SHAPE[@]}" "${FM_ARGS[@]}" --json
     stop_group
+
+    # The same three scenarios with successor replication (factor 0), for the comparison the
+    # summary prints (majority groups of three against one copy on the next node, same run).
+    if [[ "${BENCH_SUCCESSOR:-1}" == 1 ]]; then
+        start_cluster "successor-run$run" 0
+        CLUSTER_URLS=()
+        for i in "${!CLUSTER_PIDS[@]}"; do
+            CLUSTER_URLS+=(--url "ws://127.0.0.1:${CLUSTER_PORTS[$i]}/ws" --pid "${CLUSTER_PIDS[$i]}")
+        done
+        run_bench latency-cluster-successor "$run" "$RUN_LIMIT" latency "${CLUSTER_URLS[@]}" "${SHAPE[@]}" \
+            --rate "$LATENCY_RATE" --duration "$DURATION" --json
+        run_bench fanout-cluster-successor "$run" "$RUN_LIMIT" fanout "${CLUSTER_URLS[@]}" "${SHAPE[@]}" \
+            --duration "$DURATION" --json
+        run_bench findmax-cluster-successor "$run" "$FM_LIMIT" latency "${CLUSTER_URLS[@]}" "${SHAPE[@]}" \
+            "${FM_ARGS[@]}" --json
+        stop_group
+    fi
 done
 
 mark "bench end"

@@ -64,9 +64,11 @@ def cmd_free_ports(args: list[str]) -> int:
 
 
 def cmd_cluster_file(args: list[str]) -> int:
-    """cluster-file DIR COUNT SENDS_PER_SECOND SEND_BURST: the cluster file of tests/conftest.py
-    LocalCluster (same keys), every node on 127.0.0.1 with free ports, history in memory."""
+    """cluster-file DIR COUNT SENDS_PER_SECOND SEND_BURST [FACTOR]: the cluster file of
+    tests/conftest.py LocalCluster (same keys), every node on 127.0.0.1 with free ports, history in
+    memory; FACTOR sets `replication.factor` (absent: the nodes' default, majority groups of 3)."""
     directory, count, rate, burst = Path(args[0]), int(args[1]), int(args[2]), int(args[3])
+    factor = int(args[4]) if len(args) > 4 and args[4] != "" else None
     tcps, udps = free_ports(2 * count, count)
     nodes = [
         {"id": f"n{i + 1}", "host": "127.0.0.1", "clientPort": tcps[2 * i], "internalPort": tcps[2 * i + 1],
@@ -83,6 +85,8 @@ def cmd_cluster_file(args: list[str]) -> int:
                    "outboundQueueFrames": 1024, "maxRoomsPerConnection": 100},
         "nodes": nodes,
     }
+    if factor is not None:
+        spec["replication"] = {"factor": factor}
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "cluster.json").write_text(json.dumps(spec, indent=2) + "\n")
     for n in nodes:
@@ -287,6 +291,10 @@ def cmd_summarize(args: list[str]) -> int:
     fan_node = read_jsonl(out_dir / "fanout-node.jsonl")
     fan_cluster = read_jsonl(out_dir / "fanout-cluster.jsonl")
     idle = read_jsonl(out_dir / "idle-node.jsonl")
+    # The same cluster scenarios with successor replication (factor 0: one copy on the next node).
+    fm_succ = read_jsonl(out_dir / "findmax-cluster-successor.jsonl")
+    lat_succ = read_jsonl(out_dir / "latency-cluster-successor.jsonl")
+    fan_succ = read_jsonl(out_dir / "fanout-cluster-successor.jsonl")
     marks = read_jsonl(out_dir / "noise.jsonl")
     runs_meta = read_jsonl(out_dir / "runs.jsonl")
     noise = noise_by_run(marks)
@@ -325,6 +333,9 @@ def cmd_summarize(args: list[str]) -> int:
     lat_ack = lat_fig("nodes", "ack_ms", "p99")
     lat_lag = lat_fig("nodes", "send_lag_ms", "p99")
     lat_rate = per_run(lat, lambda r: ok_value(r.get("nodes"), dig(r, "nodes", "sends_per_s")))
+    succ_max = per_run(fm_succ, lambda r: findmax(r, "nodes"))
+    succ_p99 = per_run(lat_succ, lambda r: ok_value(r.get("nodes"), dig(r, "nodes", "e2e_ms", "p99")))
+    succ_ack = per_run(lat_succ, lambda r: ok_value(r.get("nodes"), dig(r, "nodes", "ack_ms", "p99")))
 
     def fan(records, target):
         return per_run(records, lambda r: ok_value(r.get(target), dig(r, target, "delivered_per_s")))
@@ -359,6 +370,19 @@ def cmd_summarize(args: list[str]) -> int:
         Figure("Fan-out delivered/s, one node", fn_node, limit=fn_bc, ratio=ratio(fn_node, fn_bc)),
         Figure("Fan-out delivered/s, 3-node cluster", fc_node, limit=fc_bc, ratio=ratio(fc_node, fc_bc)),
     ]
+    if fm_succ or lat_succ or fan_succ:
+        fs_node = fan(fan_succ, "nodes")
+        figures += [
+            # In these rows the "limit" column is the majority-group figure of the same runs, and the
+            # ratio is successor ÷ groups.
+            Figure("Successor replication (factor 0; limit column = groups of 3, same runs): sustained rate (sends/s)",
+                   succ_max,
+                   limit=cl_max, ratio=ratio(succ_max, cl_max)),
+            Figure(f"  successor: e2e p99 at {fmt(rate)} sends/s (ms)", succ_p99, 2, limit=lat_p99,
+                   ratio=ratio(succ_p99, lat_p99)),
+            Figure("  successor: ack p99 (ms)", succ_ack, 2, limit=lat_ack, ratio=ratio(succ_ack, lat_ack)),
+            Figure("  successor: fan-out delivered/s, 3-node cluster", fs_node, limit=fc_node, ratio=ratio(fs_node, fc_node)),
+        ]
     header = ["figure", "median", "min", "max", "broadcast limit (median)", "ratio to limit: median (min–max)", "aim",
               "runs counted"]
     table = markdown_table(header, [f.row() for f in figures])

@@ -10,7 +10,8 @@ import NIOCore
 /// - While sending is on, creates `rate` messages per second (ids `user-N`, rooms in turn); a
 ///   message stays pending until acked. Pending messages are re-sent with the SAME id after each
 ///   re-join, 300 ms after an `error` that names them (`unavailable`, `rate_limited`, ...), and
-///   when unacked for 3 s, so retries exercise idempotency.
+///   when unacked for 3 s, so retries exercise idempotency. A refused join is sent again 300 ms
+///   later; after three refusals in a row the client moves to the next node.
 /// - A gap in seqs (a message or resume entry above highest+1) is filled with `history` requests
 ///   (the checker still counts the gap: filling only keeps its other checks meaningful).
 /// - Records every connection attempt (`ConnectionSpan`: node, joins with `since` and the
@@ -44,6 +45,8 @@ final class ChaosClient: Sendable {
         var streams: [String: [Delivery]] = [:]
         var highest: [String: UInt64] = [:]
         var errors: [String: Int] = [:]
+        /// Join errors in a row on the current connection (reset by a `joined`).
+        var joinFailures = 0
         var reconnects = 0
         var lastHeard = 0.0
         var pingSentAt: Double?
@@ -164,6 +167,7 @@ final class ChaosClient: Sendable {
             return
         }
         s.connection = connection
+        s.joinFailures = 0
         let now = clock.now()
         s.lastHeard = now
         s.pingSentAt = nil
@@ -205,6 +209,7 @@ final class ChaosClient: Sendable {
             s.spans[generation]?.nodeName = node
         case .joined(let room, _, let seq, let history, _, let truncated):
             s.joined.insert(room)
+            s.joinFailures = 0
             s.spans[generation]?.joins[room]?.answeredAt = now
             s.spans[generation]?.joins[room]?.seq = seq
             s.spans[generation]?.joins[room]?.truncated = truncated
@@ -223,8 +228,11 @@ final class ChaosClient: Sendable {
             let attempt = s.lastAttemptAt[id] ?? now
             s.sends[id]!.acks.append(AckObservation(seq: seq, at: now, attemptAt: attempt))
             s.pending.removeValue(forKey: id)
-        case .error(let code, _, _, let id):
+        case .error(let code, _, let ref, let id):
             s.errors[code, default: 0] += 1
+            if id == nil, let room = ref, rooms.contains(room), !s.joined.contains(room) {
+                rejoin(room, after: code, generation: generation, state: s)
+            }
             if let id, s.pending[id] != nil {
                 loop.scheduleTask(in: .milliseconds(300)) {
                     let state = self.box.value
@@ -233,6 +241,26 @@ final class ChaosClient: Sendable {
             }
         case .left, .presence, .pong, .other:
             break
+        }
+    }
+
+    /// A join was refused (`unavailable`: the node is cut off from the room's majority, or a
+    /// leader is being chosen): join again 300 ms later with the highest seq seen, and after
+    /// three refusals in a row drop the connection and try the next node, as a client that
+    /// wants its rooms must.
+    private func rejoin(_ room: String, after code: String, generation: Int, state s: State) {
+        s.joinFailures += 1
+        if s.joinFailures >= 3, let connection = s.connection {
+            s.joinFailures = 0
+            connection.abort()
+            return
+        }
+        loop.scheduleTask(in: .milliseconds(300)) {
+            let state = self.box.value
+            guard state.generation == generation, let connection = state.connection, !state.joined.contains(room) else { return }
+            let since = state.highest[room] ?? 0
+            state.spans[generation]?.joins[room] = ConnectionSpan.Join(since: since, sentAt: self.clock.now())
+            connection.join(room: room, since: since, ref: room)
         }
     }
 

@@ -26,10 +26,8 @@ extension ChatCluster {
                 // The room's other clients still miss what the snapshot is ahead of them.
                 if !subscribed { resubscribeSignal.yield() }
             }
-            if target == nodeID, let groups {
-                try await groups.join(room: room, user: user, since: since, subscriber: localSubscriber, reply: add)
-            } else if target == nodeID {
-                try await owner.join(room: room, user: user, since: since, subscriber: localSubscriber, reply: add)
+            if target == nodeID {
+                try await rooms.join(room: room, user: user, since: since, subscriber: localSubscriber, reply: add)
             } else {
                 let reply = try await link(to: target).request({ .join(corr: $0, room: room, user: user, since: since) }) { frame in
                     if case .joinReply(_, let snapshot) = frame { add(snapshot) }
@@ -43,10 +41,8 @@ extension ChatCluster {
     public func leave(room: String, connection: ClientConnection, user: String) async -> Bool {
         guard local.remove(connection: connection, room: room) else { return false }
         try? await routed(room) { target in
-            if target == nodeID, let groups {
-                try await groups.leave(room: room, user: user, node: nodeID)
-            } else if target == nodeID {
-                try await owner.leave(room: room, user: user, node: nodeID)
+            if target == nodeID {
+                try await rooms.leave(room: room, user: user, node: nodeID)
             } else {
                 try Self.check(try await link(to: target).request { .leave(corr: $0, room: room, user: user) })
             }
@@ -58,8 +54,7 @@ extension ChatCluster {
     public func send(room: String, user: String, id: String, text: String) async throws -> (seq: UInt64, duplicate: Bool) {
         try await routed(room) { target in
             if target == nodeID {
-                if let groups { return try await groups.send(room: room, user: user, id: id, text: text) }
-                return try await owner.send(room: room, user: user, id: id, text: text)
+                return try await rooms.send(room: room, user: user, id: id, text: text)
             }
             let reply = try await link(to: target).request { .send(corr: $0, room: room, user: user, id: id, text: text) }
             try Self.check(reply)
@@ -74,8 +69,7 @@ extension ChatCluster {
     public func messages(room: String, before: UInt64?, since: UInt64?, limit: Int) async throws -> [ChatMessage] {
         try await routed(room) { target in
             if target == nodeID {
-                if let groups { return try await groups.messages(room: room, before: before, since: since, limit: limit).messages }
-                return try await owner.messages(room: room, before: before, since: since, limit: limit).messages
+                return try await rooms.messages(room: room, before: before, since: since, limit: limit).messages
             }
             let reply = try await link(to: target).request {
                 .history(corr: $0, room: room, before: before, since: since, limit: UInt32(limit))
@@ -90,7 +84,7 @@ extension ChatCluster {
     public func info(room: String) async throws -> (owner: String, seq: UInt64, members: [String]) {
         try await routed(room) { target in
             if target == nodeID {
-                let snapshot = if let groups { try await groups.info(room: room) } else { try await owner.info(room: room) }
+                let snapshot = try await rooms.info(room: room)
                 return (target, snapshot.seq, snapshot.members)
             }
             let reply = try await link(to: target).request { .info(corr: $0, room: room) }

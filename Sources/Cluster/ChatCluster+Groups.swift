@@ -70,47 +70,10 @@ extension ChatCluster {
                 groups.found(leader: nil, of: room)
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .milliseconds(100))
+            } catch let error as NotLeaderError {
+                // Still redirected at the deadline: the leadership is moving; the client retries.
+                throw ProtocolError(.unavailable, "the leader of \(room) is moving (last named \(error.hint)); retry")
             }
-        }
-    }
-
-    /// Answers another node's request in groups mode: it is served here if this node leads the
-    /// room, and refused with the leader it knows (`not_leader`) or `unavailable` otherwise.
-    func serveInGroups(_ frame: InternalFrame, from subscriber: RemoteSubscriber, groups: GroupRooms) async {
-        guard let corr = frame.requestCorrelation else { return }
-        do {
-            switch frame {
-            case .groupProbe(_, let room):
-                subscriber.push(.groupProbeReply(corr: corr, holds: await groups.holds(room)))
-            case .join(_, let room, let user, let since):
-                try await groups.join(room: room, user: user, since: since, subscriber: subscriber) { snapshot in
-                    subscriber.push(.joinReply(corr: corr, snapshot: snapshot))
-                }
-            case .leave(_, let room, let user):
-                try await groups.leave(room: room, user: user, node: subscriber.nodeID)
-                subscriber.push(.ok(corr: corr))
-            case .send(_, let room, let user, let id, let text):
-                let ack = try await groups.send(room: room, user: user, id: id, text: text)
-                subscriber.push(.sendReply(corr: corr, seq: ack.seq, duplicate: ack.duplicate))
-            case .history(_, let room, let before, let since, let limit):
-                let page = try await groups.messages(room: room, before: before, since: since, limit: Int(limit))
-                subscriber.push(.messagesReply(corr: corr, snapshot: page))
-            case .info(_, let room):
-                subscriber.push(.messagesReply(corr: corr, snapshot: try await groups.info(room: room)))
-            case .resubscribe(_, let room, let since, let sessions):
-                try await groups.resubscribe(room: room, since: since, sessions: sessions, subscriber: subscriber) { snapshot in
-                    subscriber.push(.messagesReply(corr: corr, snapshot: snapshot))
-                }
-            default:
-                break
-            }
-        } catch let error as NotLeaderError {
-            subscriber.push(.error(corr: corr, code: NotLeaderError.code, message: error.hint))
-        } catch let error as ProtocolError {
-            let code = error.code == .unavailable && !error.passesSoon ? ChatCluster.lastingUnavailable : error.code.rawValue
-            subscriber.push(.error(corr: corr, code: code, message: error.message))
-        } catch {
-            subscriber.push(.error(corr: corr, code: ErrorCode.internal.rawValue, message: "\(error)"))
         }
     }
 }
@@ -131,17 +94,5 @@ extension GroupRooms {
             if member.status.isActive && !unreachable.contains(member.id) { live.insert(member.id) }
         }
         update(roster: members, live: live, boots: boots)
-    }
-}
-
-extension InternalFrame {
-    /// The correlation id of a request, nil for other frames.
-    var requestCorrelation: UInt64? {
-        switch self {
-        case .join(let corr, _, _, _), .leave(let corr, _, _), .send(let corr, _, _, _, _), .history(let corr, _, _, _, _),
-            .info(let corr, _), .resubscribe(let corr, _, _, _), .stats(let corr), .groupProbe(let corr, _):
-            corr
-        default: nil
-        }
     }
 }

@@ -18,49 +18,54 @@ extension ChatCluster {
     /// on its ring is answered `unavailable` (the asking node's ring is ahead or behind; it
     /// retries). Replies that must precede later pushes are written under the owner's lock.
     func serve(_ frame: InternalFrame, from subscriber: RemoteSubscriber) async {
-        if let groups, frame.requestCorrelation != nil {
-            if case .stats = frame {} else { return await serveInGroups(frame, from: subscriber, groups: groups) }
-        }
         let corr: UInt64
         let room: String?
         switch frame {
         case .join(let c, let r, _, _), .leave(let c, let r, _), .send(let c, let r, _, _, _), .history(let c, let r, _, _, _),
             .info(let c, let r), .resubscribe(let c, let r, _, _):
             (corr, room) = (c, r)
+        case .groupProbe(let c, let r):
+            subscriber.push(.groupProbeReply(corr: c, holds: await groups?.holds(r) ?? false))
+            return
         case .stats, .replicate, .claim:
             if let reply = answerInline(frame, from: subscriber) { subscriber.push(reply) }
             return
         default:
             return
         }
-        if let room, !owner.owns(room) {
+        // Successor replication serves only the rooms this node owns on its ring; a group's
+        // replica that does not lead answers with the leader it knows (`NotLeaderError`).
+        if groups == nil, let room, !owner.owns(room) {
             subscriber.push(.error(corr: corr, code: ErrorCode.unavailable.rawValue, message: "\(nodeID) does not own \(room); retry"))
             return
         }
+        let rooms = self.rooms
         do {
             switch frame {
             case .join(_, let room, let user, let since):
-                try await owner.join(room: room, user: user, since: since, subscriber: subscriber) { snapshot in
+                try await rooms.join(room: room, user: user, since: since, subscriber: subscriber) { snapshot in
                     subscriber.push(.joinReply(corr: corr, snapshot: snapshot))
                 }
             case .leave(_, let room, let user):
-                try await owner.leave(room: room, user: user, node: subscriber.nodeID)
+                try await rooms.leave(room: room, user: user, node: subscriber.nodeID)
                 subscriber.push(.ok(corr: corr))
             case .send(_, let room, let user, let id, let text):
-                let ack = try await owner.send(room: room, user: user, id: id, text: text)
+                let ack = try await rooms.send(room: room, user: user, id: id, text: text)
                 subscriber.push(.sendReply(corr: corr, seq: ack.seq, duplicate: ack.duplicate))
             case .history(_, let room, let before, let since, let limit):
-                let page = try await owner.messages(room: room, before: before, since: since, limit: Int(limit))
+                let page = try await rooms.messages(room: room, before: before, since: since, limit: Int(limit))
                 subscriber.push(.messagesReply(corr: corr, snapshot: page))
             case .info(_, let room):
-                subscriber.push(.messagesReply(corr: corr, snapshot: try await owner.info(room: room)))
+                subscriber.push(.messagesReply(corr: corr, snapshot: try await rooms.info(room: room)))
             case .resubscribe(_, let room, let since, let sessions):
-                try await owner.resubscribe(room: room, since: since, sessions: sessions, subscriber: subscriber) { snapshot in
+                try await rooms.resubscribe(room: room, since: since, sessions: sessions, subscriber: subscriber) { snapshot in
                     subscriber.push(.messagesReply(corr: corr, snapshot: snapshot))
                 }
             default:
                 break
             }
+        } catch let error as NotLeaderError {
+            subscriber.push(.error(corr: corr, code: NotLeaderError.code, message: error.hint))
         } catch let error as ProtocolError {
             let code = error.code == .unavailable && !error.passesSoon ? ChatCluster.lastingUnavailable : error.code.rawValue
             subscriber.push(.error(corr: corr, code: code, message: error.message))
@@ -68,4 +73,7 @@ extension ChatCluster {
             subscriber.push(.error(corr: corr, code: ErrorCode.internal.rawValue, message: "\(error)"))
         }
     }
+
+    /// Whatever orders rooms here (see `RoomOrdering`).
+    var rooms: any RoomOrdering { groups ?? owner }
 }

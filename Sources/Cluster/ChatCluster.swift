@@ -274,14 +274,20 @@ public final class ChatCluster: Service, Sendable {
                         resubscribeSignal.yield()
                         if self.state.withLock({ $0.unreachable.remove(id) }) != nil { membershipChanged() }
                     },
-                    onLost: { [self] _ in
-                        // The link dropped or went silent (a cut, a vanished host, a failing
-                        // route): whatever this node had subscribed there no longer arrives, so
-                        // subscribe elsewhere, and count the member as unseen until a link is
-                        // made again (gossip takes seconds to say as much).
-                        self.state.withLock { _ = $0.unreachable.insert(id) }
+                    onLost: { [self] link, silent in
+                        // Whatever this node had subscribed there no longer arrives: subscribe
+                        // again, wherever the room is ordered now.
                         local.ownerLost(id)
-                        membershipChanged()
+                        resubscribeSignal.yield()
+                        // A link that went silent (a cut, a paused or vanished host) counts its
+                        // member as unseen at once, one that dropped (a reset, a failing route)
+                        // if it is not made again within `relinkGrace`; until a link is made
+                        // again (gossip takes seconds to say as much).
+                        if silent {
+                            markUnreachable(id, link: link)
+                        } else {
+                            group.next().scheduleTask(in: Self.relinkGrace) { [self] in markUnreachable(id, link: link) }
+                        }
                     })
                 links[id] = link
                 state.linkBoots[id] = member.metadata["boot"]
@@ -333,6 +339,18 @@ public final class ChatCluster: Service, Sendable {
         }
         resubscribeSignal.yield()
     }
+
+    /// Counts `node` as unseen (for the quorum and the groups' liveness) while `link` is still
+    /// its link and down.
+    func markUnreachable(_ node: String, link: PeerLink) {
+        guard peers.link(to: node) === link, !link.isConnected else { return }
+        let changed = state.withLock { $0.unreachable.insert(node).inserted }
+        if changed { membershipChanged() }
+    }
+
+    /// How long a dropped link (not a silent one) may take to be made again before its member
+    /// counts as unseen: a reset connection is made again within a few hundred milliseconds.
+    static let relinkGrace: TimeAmount = .seconds(1)
 
     /// A push from an owner over our link to it.
     func handlePush(_ frame: InternalFrame, from peer: String) {
@@ -394,11 +412,7 @@ public final class ChatCluster: Service, Sendable {
             let reply: @Sendable (RoomSnapshot) -> Void = { [local, nodeID] snapshot in
                 local.resubscribed(room: room, owner: nodeID, missed: snapshot)
             }
-            if let groups {
-                try await groups.resubscribe(room: room, since: since, sessions: sessions, subscriber: subscriber, reply: reply)
-            } else {
-                try await owner.resubscribe(room: room, since: since, sessions: sessions, subscriber: subscriber, reply: reply)
-            }
+            try await rooms.resubscribe(room: room, since: since, sessions: sessions, subscriber: subscriber, reply: reply)
             return
         }
         let link = try self.link(to: target)

@@ -30,7 +30,7 @@ final class PeerLink: @unchecked Sendable {
     private let requestTimeout: TimeAmount
     private let onPush: @Sendable (InternalFrame) -> Void
     private let onReady: @Sendable (PeerLink) -> Void
-    private let onLost: @Sendable (PeerLink) -> Void
+    private let onLost: @Sendable (PeerLink, _ silent: Bool) -> Void
 
     private let lock = NIOLock()
     private var channel: (any Channel)?
@@ -38,6 +38,8 @@ final class PeerLink: @unchecked Sendable {
     private var pending: [UInt64: Pending] = [:]
     private var nextCorrelation: UInt64 = 0
     private var stopped = false
+    /// The current channel is being closed because it went silent (`silent`).
+    private var silenced = false
     private var task: Task<Void, Never>?
 
     init(
@@ -46,7 +48,7 @@ final class PeerLink: @unchecked Sendable {
         requestTimeout: TimeAmount = .seconds(3),
         onPush: @escaping @Sendable (InternalFrame) -> Void,
         onReady: @escaping @Sendable (PeerLink) -> Void,
-        onLost: @escaping @Sendable (PeerLink) -> Void = { _ in }
+        onLost: @escaping @Sendable (PeerLink, Bool) -> Void = { _, _ in }
     ) {
         self.onLost = onLost
         self.peerID = peerID
@@ -177,11 +179,12 @@ final class PeerLink: @unchecked Sendable {
     /// that vanished): its writes are retransmitted for minutes. The limit is well above a
     /// busy event loop's stalls and well below the client checker's live grace (3 s).
     static let pingInterval: TimeAmount = .milliseconds(250)
-    static let silenceLimit: TimeAmount = .milliseconds(1500)
+    static let silenceLimit: TimeAmount = .milliseconds(2000)
 
     /// The link heard nothing for `silenceLimit`: it is closed (and `onLost` called).
     fileprivate func silent(_ channel: any Channel) {
         logger.warning("link to \(peerID) heard nothing for \(Self.silenceLimit.nanoseconds / 1_000_000) ms; closing it")
+        lock.withLock { if self.channel === channel { silenced = true } }
         channel.close(promise: nil)
     }
 
@@ -196,18 +199,19 @@ final class PeerLink: @unchecked Sendable {
     }
 
     fileprivate func closed(_ channel: any Channel, wasEstablished: Bool) {
-        let (failed, stopped): ([Pending], Bool) = lock.withLock {
-            guard self.channel === channel else { return ([], self.stopped) }
+        let (failed, stopped, silent): ([Pending], Bool, Bool) = lock.withLock {
+            guard self.channel === channel else { return ([], self.stopped, false) }
             self.channel = nil
             self.writer = nil
             let failed = Array(pending.values)
             pending = [:]
-            return (failed, self.stopped)
+            defer { silenced = false }
+            return (failed, self.stopped, silenced)
         }
         if wasEstablished {
             ClusterMetrics.linkChanged(by: -1)
             logger.info("link to \(peerID) is down")
-            if !stopped { onLost(self) }
+            if !stopped { onLost(self, silent) }
         }
         for request in failed { request.fail(ProtocolError(.unavailable, "link to \(peerID) dropped; retry")) }
     }
@@ -240,6 +244,7 @@ final class LinkClientHandler: ChannelInboundHandler, @unchecked Sendable {
     private var handshake: LinkHandshake
     private let decoder: LinkFrameDecoder
     private var lastRead = NIODeadline.now()
+    private var lastTick = NIODeadline.now()
     private var keepalive: RepeatedTask?
 
     init(link: PeerLink, handshake: LinkHandshake, decoder: LinkFrameDecoder) {
@@ -293,10 +298,16 @@ final class LinkClientHandler: ChannelInboundHandler, @unchecked Sendable {
     /// silent for `PeerLink.silenceLimit` (see there).
     private func startKeepalive(_ channel: any Channel) {
         lastRead = .now()
+        lastTick = .now()
         let ping = InternalFrame.stats(corr: 0).encoded
         keepalive = channel.eventLoop.scheduleRepeatedTask(initialDelay: PeerLink.pingInterval, delay: PeerLink.pingInterval) {
             [self] task in
-            let quiet = NIODeadline.now() - lastRead
+            let now = NIODeadline.now()
+            defer { lastTick = now }
+            // A tick far later than asked means this process was stalled (paused, starved):
+            // the silence is its own, not the peer's. Listen afresh.
+            if now - lastTick >= .nanoseconds(PeerLink.silenceLimit.nanoseconds / 2) { lastRead = now }
+            let quiet = now - lastRead
             if quiet >= PeerLink.silenceLimit {
                 task.cancel()
                 link.silent(channel)

@@ -139,7 +139,10 @@ public struct RoomGroup: Sendable {
             // now, or an idle room would never catch it up and hand it its place.
             if leadership != nil { replicateToAll(now: now, out: &out) }
         case .timer:
-            if let wake = scheduledWake, wake <= now { scheduledWake = nil }
+            // The caller's one timer fired (maybe a hair before the wake it was set for, by
+            // another reading of the clock): ask for the next wake afresh, or a wake believed
+            // pending would never come and a waiting request or campaign would wait forever.
+            scheduledWake = nil
             onTimer(now: now, out: &out)
         case .recover(let request, let store, let skip):
             recover(request: request, store: store, skip: skip, now: now, out: &out)

@@ -216,7 +216,7 @@ def test_cut_off_minority_refuses_fast_and_heals(groups):
     for n in (n2, n3):
         n.proc.send_signal(signal.SIGSTOP)
     try:
-        time.sleep(4.0)  # the links to them go silent (1.5 s) and gossip suspects them
+        time.sleep(4.0)  # the links to them go silent (2 s) and gossip suspects them
         t = time.monotonic()
         r = post(n1, room, "during", timeout=10)
         took = time.monotonic() - t

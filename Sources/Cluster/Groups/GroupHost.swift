@@ -220,6 +220,12 @@ public final class GroupHost: Sendable {
             self.state.value.nextRequest += 1
             self.state.value.waiting[id] = promise
             self.handle(room, event(id))
+            // A backstop: the group answers every request within its own timeout; should a
+            // request ever be left unanswered, the caller hears `unavailable` and retries.
+            guard self.state.value.waiting[id] != nil else { return }
+            self.eventLoop.scheduleTask(in: .nanoseconds(Int64(self.settings.requestTimeout)) * 3) {
+                self.state.value.waiting.removeValue(forKey: id)?.succeed(.unavailable)
+            }
         }
         return promise.futureResult
     }
