@@ -334,8 +334,13 @@ def cmd_summarize(args: list[str]) -> int:
     lat_lag = lat_fig("nodes", "send_lag_ms", "p99")
     lat_rate = per_run(lat, lambda r: ok_value(r.get("nodes"), dig(r, "nodes", "sends_per_s")))
     succ_max = per_run(fm_succ, lambda r: findmax(r, "nodes"))
-    succ_p99 = per_run(lat_succ, lambda r: ok_value(r.get("nodes"), dig(r, "nodes", "e2e_ms", "p99")))
-    succ_ack = per_run(lat_succ, lambda r: ok_value(r.get("nodes"), dig(r, "nodes", "ack_ms", "p99")))
+
+    def plain(r: dict) -> dict:
+        # A run without --compare-broadcast prints its one target's record at the top level.
+        return {"nodes": r} if r.get("target") == "nodes" else r
+
+    succ_p99 = per_run(lat_succ, lambda r: ok_value(plain(r).get("nodes"), dig(plain(r), "nodes", "e2e_ms", "p99")))
+    succ_ack = per_run(lat_succ, lambda r: ok_value(plain(r).get("nodes"), dig(plain(r), "nodes", "ack_ms", "p99")))
 
     def fan(records, target):
         return per_run(records, lambda r: ok_value(r.get(target), dig(r, target, "delivered_per_s")))
@@ -371,7 +376,7 @@ def cmd_summarize(args: list[str]) -> int:
         Figure("Fan-out delivered/s, 3-node cluster", fc_node, limit=fc_bc, ratio=ratio(fc_node, fc_bc)),
     ]
     if fm_succ or lat_succ or fan_succ:
-        fs_node = fan(fan_succ, "nodes")
+        fs_node = fan([plain(r) for r in fan_succ], "nodes")
         figures += [
             # In these rows the "limit" column is the majority-group figure of the same runs, and the
             # ratio is successor ÷ groups.
