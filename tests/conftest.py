@@ -872,7 +872,7 @@ class LocalCluster:
 
     def __init__(self, ids: Iterable[str] = ("n1", "n2", "n3"), redis_url: Optional[str] = None,
                  secret: str = CLUSTER_SECRET, limits: Optional[dict] = None, tag: str = "cluster",
-                 replication_factor: Optional[int] = None):
+                 replication_factor: Optional[int] = None, history_limit: int = 1000):
         self.ids = list(ids)
         # CHAT_REPLICATION_FACTOR runs every cluster test with that replication factor (0: the
         # older successor replication); unset: the nodes' default (majority groups of three).
@@ -891,7 +891,7 @@ class LocalCluster:
         self.file: dict = {
             "secret": secret,
             "redis": redis_url,
-            "history": {"limit": 1000},
+            "history": {"limit": history_limit},
             "ring": {"virtualNodes": None},
             "auth": {"secret": None},
             "limits": {"maxFrameBytes": 65536, "maxTextLength": 4000, "outboundQueueFrames": 1024,

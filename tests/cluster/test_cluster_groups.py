@@ -263,3 +263,25 @@ def test_graceful_stop_of_a_leader_hands_its_rooms_on(groups):
     took = time.monotonic() - t
     assert seq == last + 1, (seq, last)
     print(f"room writable again {took:.2f}s after SIGTERM of its leader")
+
+
+def test_history_survives_a_leader_that_caught_up_from_a_snapshot(cluster_factory, module_redis):
+    """More than twice the retained log (2,048 entries) in a room, then its leader is killed and
+    restarted: the restarted node catches up from a snapshot, leads the room again, and still
+    serves every page of the room's history that the cache keeps (from the cache below its buffer)."""
+    c = cluster_factory(IDS, redis_url=module_redis.url, tag="groups-snap", replication_factor=3, history_limit=5000)
+    c.wait_formed(timeout=20)
+    n1, n2 = c["n1"], c["n2"]
+    room = room_led_by(n2, "n1")
+    http = requests.Session()
+    total = 2300
+    for i in range(1, total + 1):
+        r = http.post(f"{n2.base}/rooms/{room}/messages", json={"user": "u", "id": f"h{i}", "text": f"t{i}"}, timeout=10)
+        assert r.status_code == 200 and r.json()["seq"] == i, (i, r.status_code, r.text)
+    n1.kill()
+    assert send_until_acked([n2], room, "after-kill") == total + 1
+    n1.restart()
+    c.wait_formed(timeout=20)
+    wait_for(lambda: (v := replica(n1, room)) and v["role"] == "leader", 30, "n1 leads the room again")
+    seqs = [m["seq"] for m in history_all(n1, room)]
+    assert seqs == list(range(1, total + 2)), f"history via the restarted leader: {len(seqs)} messages, first {seqs[:3]}"

@@ -62,8 +62,38 @@ extension GroupRooms {
         if let hint { throw NotLeaderError(hint: hint) }
     }
 
+    /// A page of history. The leader's buffer holds what it committed or received as entries;
+    /// a page that reaches below its oldest message (a leader that caught up from a snapshot, or
+    /// restarted) is read from the history store, merged with the buffer.
     func messages(room: String, before: UInt64?, since: UInt64?, limit: Int) async throws -> RoomSnapshot {
-        try await read(room) { hub in hub.page(before: before, since: since, limit: limit) }
+        let (page, oldest) = try await read(room) { hub in
+            (hub.page(before: before, since: since, limit: limit), hub.machine.messages(since: 0, limit: 1).messages.first?.seq)
+        }
+        let reachesBelow: Bool =
+            if let since {
+                oldest.map { since + 1 < $0 } ?? false
+            } else {
+                page.messages.count < limit && (oldest ?? 1) > 1
+            }
+        guard reachesBelow else { return page }
+        let stored: [ChatMessage]
+        do {
+            stored = try await history.load(room: room, limit: hubs.configuration.logCapacity)
+        } catch {
+            return page
+        }
+        var bySeq: [UInt64: ChatMessage] = [:]
+        for message in stored + page.messages { bySeq[message.seq] = message }
+        let all = bySeq.values.sorted { $0.seq < $1.seq }
+        let chosen: [ChatMessage]
+        var truncated = false
+        if let since {
+            chosen = Array(all.filter { $0.seq > since }.prefix(limit))
+            truncated = (all.first?.seq ?? since + 1) > since + 1
+        } else {
+            chosen = Array(all.filter { message in before.map { message.seq < $0 } ?? true }.suffix(limit))
+        }
+        return RoomSnapshot(seq: page.seq, messages: chosen, members: page.members, truncated: truncated)
     }
 
     func info(room: String) async throws -> RoomSnapshot {
