@@ -10,7 +10,7 @@ struct ChatNodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat-node",
         abstract: "A node of a brokerless chat cluster.",
-        subcommands: [Serve.self, Token.self],
+        subcommands: [Serve.self, Token.self, Members.self, Rooms.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -110,15 +110,17 @@ extension ChatNodeCommand {
         }
     }
 
-    /// Prints the token a user presents when the node runs with an auth secret.
+    /// Prints the token a user presents when the node runs with an auth secret, or the admin token.
     struct Token: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the auth token of a user.")
+        static let configuration = CommandConfiguration(abstract: "Print the auth token of a user, or the admin token.")
 
-        @Option(help: "The cluster's auth secret.") var secret: String
-        @Option(help: "The user name.") var user: String
+        @Option(help: "The auth secret (with --admin: the cluster secret).") var secret: String
+        @Option(help: "The user name.") var user: String?
+        @Flag(help: "Print the admin token of the /admin routes, derived from the cluster secret.") var admin = false
 
         func run() throws {
-            guard Validation.isValidUser(user) else { throw ValidationError("user must be 1-32 characters") }
+            if admin { return print(AdminToken(secret: secret).value) }
+            guard let user, Validation.isValidUser(user) else { throw ValidationError("--user must be 1-32 characters") }
             print(AuthTokens(secret: secret).token(for: user))
         }
     }

@@ -54,6 +54,7 @@ struct ChatNodeServer {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
         HTTPRoutes.add(to: router, node: node, registry: registry, page: try Self.loadPage())
+        AdminRoutes.add(to: router, node: node)
 
         let app = Application(
             router: router,

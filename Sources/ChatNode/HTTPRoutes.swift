@@ -35,7 +35,8 @@ enum HTTPRoutes {
             }
         }
         router.get("/metrics") { _, _ in
-            Response(
+            _ = await node.cluster.groups?.summary()
+            return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
@@ -54,6 +55,7 @@ enum HTTPRoutes {
                 return owned
             }
             let ring = cluster.ring
+            let groups = await cluster.groups?.summary()
             return JSONResponse.make { object in
                 object.field("node", node.nodeID)
                 object.field("ready", node.isReady)
@@ -73,6 +75,19 @@ enum HTTPRoutes {
                         if !info.isSelf { m.field("link", info.linkUp ? "up" : "down") }
                         if let rooms = owned[member.id] { m.field("rooms", rooms) }
                     }
+                }
+                if let groups {
+                    // This node's replicas; the room lists are cut at 100 names (the counts are whole).
+                    object.field(
+                        "groups",
+                        object: { g in
+                            g.field("replicas", groups.replicas)
+                            g.field("leading", groups.leading)
+                            g.field("withoutMajority", groups.withoutMajority.count)
+                            g.array("withoutMajorityRooms", Array(groups.withoutMajority.prefix(100))) { $0.string($1) }
+                            g.field("quorumLost", groups.quorumLost.count)
+                            g.array("quorumLostRooms", Array(groups.quorumLost.prefix(100))) { $0.string($1) }
+                        })
                 }
                 object.field("ringSize", ring.members.count)
                 object.field("virtualNodes", ring.virtualNodes)
@@ -100,9 +115,15 @@ enum HTTPRoutes {
         }
         router.get("/rooms/:room") { _, context in
             let room = try roomParameter(context)
-            let info = try await node.cluster.info(room: room)
+            let info: (owner: String, seq: UInt64, members: [String])
+            do {
+                info = try await node.cluster.info(room: room)
+            } catch let error as ProtocolError where error.code == .unavailable {
+                return await unavailableRoom(room, error, node: node)
+            }
             return JSONResponse.make { object in
                 object.field("room", room)
+                object.field("state", "available")
                 object.field("owner", info.owner)
                 object.field("seq", info.seq)
                 object.array("members", info.members) { $0.string($1) }
@@ -151,6 +172,24 @@ enum HTTPRoutes {
                 object.field("room", room)
                 object.field("id", send.id)
                 object.field("seq", ack.seq)
+            }
+        }
+    }
+
+    /// `/rooms/{room}` of a room that cannot be served: 503 with why, and (groups mode) what this
+    /// node's replica says: `no_majority` (writes wait for a partition or a restart to heal),
+    /// `quorum_lost` (a majority is gone for good: `chat-node rooms recover`), or `unavailable`.
+    static func unavailableRoom(_ room: String, _ error: ProtocolError, node: ChatNodeContext) async -> Response {
+        let status = await node.cluster.groups?.status(of: room)
+        let state = status.map { $0.quorumLost ? "quorum_lost" : ($0.majorityAlive ? "unavailable" : "no_majority") } ?? "unavailable"
+        return JSONResponse.make(status: .serviceUnavailable) { object in
+            object.field("code", error.code.rawValue)
+            object.field("message", error.message)
+            object.field("room", room)
+            object.field("state", state)
+            if let status {
+                object.array("voters", status.voters) { $0.string($1.node) }
+                object.field("committedSeq", status.committedSeq)
             }
         }
     }

@@ -35,6 +35,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as ProtocolError {
             return try error.response(from: request, context: context)
+        } catch let error as AdminError {
+            return try error.response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             let code: ErrorCode =
                 switch error.status.code {

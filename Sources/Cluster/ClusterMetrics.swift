@@ -31,6 +31,13 @@ enum ClusterMetrics {
     static let takeOvers = ["hand_off", "promote", "load"].reduce(into: [String: Counter]()) {
         $0[$1] = Counter(label: "chat_room_takeovers_total", dimensions: [("how", $1)])
     }
+    /// Room replicas held here (groups mode), those whose group has no live majority as this
+    /// node sees it (writes to them answer `unavailable`), and those whose majority is gone for
+    /// good (only `chat-node rooms recover` brings them back). Recorded when `/metrics` or
+    /// `/cluster` is read.
+    static let groupReplicas = Gauge(label: "chat_group_replicas")
+    static let groupsWithoutMajority = Gauge(label: "chat_group_replicas_without_majority")
+    static let groupsQuorumLost = Gauge(label: "chat_group_replicas_quorum_lost")
     /// Replication refused by this node as a replica (a stale owner was fenced off).
     static let replicaRefusals = Counter(label: "chat_replica_refusals_total")
 
@@ -43,6 +50,7 @@ enum ClusterMetrics {
             counter.increment(by: 0)
         }
         rooms.record(0)
+        for gauge in [groupReplicas, groupsWithoutMajority, groupsQuorumLost] { gauge.record(0) }
         linksUp.record(0)
         quorum.record(1)
     }

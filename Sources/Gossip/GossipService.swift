@@ -180,6 +180,18 @@ public final class GossipService: Service, Sendable {
         await waitUntilStopped()
     }
 
+    /// Removes a member that is dead for good (`SWIMInstance.onRemove`); a member that is not
+    /// dead is left alone. Returns once the removal is applied here (it then spreads by gossip).
+    public func remove(member id: String) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            guard let loop = state.withLock({ $0.channel?.eventLoop }) else { return done.resume() }
+            loop.execute {
+                self.drive { $0.remove(id, now: $1) }
+                done.resume()
+            }
+        }
+    }
+
     // MARK: - Internals
 
     private func beginLeave() {

@@ -34,6 +34,10 @@ public struct SWIMEndpoint: Sendable {
         encode(instance.onLeave(now: now))
     }
 
+    public mutating func remove(_ id: String, now: SWIMInstant) -> [SWIMEndpointOutput] {
+        encode(instance.onRemove(id, now: now))
+    }
+
     /// A datagram received from `source`. Unauthenticated or malformed datagrams are counted in
     /// `badDatagrams` and otherwise ignored.
     public mutating func receive(_ datagram: [UInt8], from source: GossipAddress, now: SWIMInstant) -> [SWIMEndpointOutput] {

@@ -321,6 +321,21 @@ public struct SWIMInstance: Sendable {
         return finish()
     }
 
+    /// An operator removes a member that is dead for good (`chat-node members remove`, Serf's
+    /// `force-leave`): it is marked `.left` at its incarnation, as if it had left gracefully, and
+    /// the update spreads like any other (`.left` outranks `.dead` at the same incarnation).
+    /// Only a dead member is removed: a running one leaves by itself, and one that turns out to
+    /// be running after all refutes with a higher incarnation and is a member again. Returns
+    /// nothing when `id` is not a dead member.
+    public mutating func onRemove(_ id: String, now: SWIMInstant) -> [SWIMDirective] {
+        begin(now)
+        guard let st = others[id], st.member.status == .dead else { return finish() }
+        var member = st.member
+        member.status = .left
+        apply(SWIMUpdate(member: member), now: now, rebroadcast: true)
+        return finish()
+    }
+
     // MARK: - Plumbing
 
     private mutating func begin(_ now: SWIMInstant) {

@@ -220,6 +220,13 @@ public final class SWIMSimulation {
         perform(outputs, of: index)
     }
 
+    /// An operator at `observer` removes `subject` (`SWIMInstance.onRemove`).
+    public func remove(_ subject: String, at observer: String) {
+        let index = indexByID[observer]!
+        let outputs = nodes[index].endpoint.remove(subject, now: now)
+        perform(outputs, of: index)
+    }
+
     /// Delivers arbitrary bytes to a node as if sent from `source` (tests of bad datagrams).
     public func inject(_ bytes: [UInt8], to id: String, from source: GossipAddress) {
         let index = indexByID[id]!

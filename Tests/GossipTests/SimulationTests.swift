@@ -168,6 +168,27 @@ struct SimulationTests {
         #expect(sim.falseDeaths.isEmpty)
     }
 
+    @Test("an operator's removal of a dead member spreads as .left; a running member cannot be removed", .timeLimit(.minutes(1)))
+    func remove() async throws {
+        let (sim, formed) = await Sim.cluster(10, seed: 13)
+        try #require(formed != nil)
+        // A running member is not removed: nothing is sent and it stays alive everywhere.
+        sim.remove("n5", at: "n1")
+        await Sim.run(sim, for: .seconds(2))
+        #expect(sim.allRunning(see: "n5", as: .alive))
+        sim.kill("n4")
+        try #require(await Sim.wait(sim, timeout: .seconds(10)) { $0.allRunning(see: "n4", as: .dead) } != nil)
+        let start = sim.now
+        sim.remove("n4", at: "n1")
+        #expect(sim.status(of: "n4", at: "n1") == .left)
+        let done = await Sim.wait(sim, checkEvery: .milliseconds(10), timeout: .seconds(10)) { $0.allRunning(see: "n4", as: .left) }
+        let took = try #require(done.map { $0 - start }, "the removal never reached every member")
+        #expect(took <= .seconds(3))
+        // Restarted, it refutes and is a member again.
+        sim.restart("n4", seeds: ["n0"], incarnation: 0)
+        #expect(await Sim.wait(sim, timeout: .seconds(10)) { $0.runningNodesConverged } != nil)
+    }
+
     @Test("a crashed node restarted with incarnation 0 comes back alive everywhere", .timeLimit(.minutes(1)))
     func restart() async throws {
         let (sim, formed) = await Sim.cluster(10, seed: 12)

@@ -75,9 +75,9 @@ def wait_members(base: str, count: int, timeout: float = 20.0) -> None:
 
 
 @pytest.fixture(scope="session")
-def cluster(output_dir: Path):
+def cluster_processes(output_dir: Path):
     """Starts a two-node cluster (n2 joins through n1's gossip port) on loopback; yields the two
-    base URLs once both see each other; stops both by PID."""
+    base URLs and the two processes once both see each other; stops both by PID."""
     binary = os.environ.get("CHAT_NODE_BIN", str(REPO / ".build" / "debug" / "chat-node"))
     if not Path(binary).exists():
         pytest.fail(f"chat-node binary not found at {binary} (set CHAT_NODE_BIN)")
@@ -101,7 +101,7 @@ def cluster(output_dir: Path):
             bases.append(base)
         for base in bases:
             wait_members(base, 2)
-        yield bases
+        yield bases, procs
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -113,6 +113,12 @@ def cluster(output_dir: Path):
                     proc.wait(timeout=5)
         for log in logs:
             log.close()
+
+
+@pytest.fixture(scope="session")
+def cluster(cluster_processes):
+    """The two nodes' base URLs."""
+    return cluster_processes[0]
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -219,3 +221,31 @@ def test_error_frame_is_shown_next_to_the_message(node, browser):
     assert messages(alice, "errors") == []
     say(alice, "short one")  # the connection is still usable
     wait_text(alice, "errors", "short one", "alice")
+
+
+def test_unavailable_room_is_shown_and_retried(cluster_processes, browser):
+    """Two nodes are a majority of two: with n2 paused (SIGSTOP) a room served from n1 cannot commit.
+    The page says the room is unavailable, keeps the message pending and retrying, and once n2
+    resumes the message is acked and the notice goes away."""
+    bases, procs = cluster_processes
+    room = "outage"
+    alice = browser("outage-alice")
+    sign_in(alice, bases[0], "alice", room)
+    say(alice, "before the outage")
+    wait_text(alice, room, "before the outage", "alice")
+    procs[1].send_signal(signal.SIGSTOP)
+    try:
+        say(alice, "during the outage")
+        notice = wait_for(alice, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, f'.pane[data-room="{room}"] .room-status')
+                                            if e.is_displayed()], "the room's unavailable notice")[0]
+        assert "unavailable" in notice.text
+        assert alice.find_elements(By.CSS_SELECTOR, f'.room-tab.unavailable[data-room="{room}"]')
+        assert "during the outage" not in texts(alice, room)
+        assert alice.find_elements(By.CSS_SELECTOR, ".pending")
+    finally:
+        procs[1].send_signal(signal.SIGCONT)
+    wait_text(alice, room, "during the outage", "alice")
+    wait_for(alice, no_pending, "the retried message acknowledged")
+    wait_for(alice, lambda d: not d.find_element(By.CSS_SELECTOR, f'.pane[data-room="{room}"] .room-status').is_displayed(),
+             "the notice cleared")
+    assert texts(alice, room) == ["before the outage", "during the outage"]

@@ -29,43 +29,12 @@ import pytest
 import requests
 
 from chat_harness import unique
+from group_ops import history as history_all
+from group_ops import post, replica, send_until_acked, wait_for
 
 pytestmark = pytest.mark.timeout(150)
 
 IDS = ("n1", "n2", "n3")
-
-
-def replica(node, room: str) -> dict | None:
-    r = node.get(f"/rooms/{room}/replica", timeout=3)
-    if r.status_code == 404:
-        return None
-    assert r.status_code == 200, f"GET /rooms/{room}/replica on {node.node_id}: {r.status_code} {r.text}"
-    return r.json()
-
-
-def history_all(node, room: str) -> list[dict]:
-    """Every message of `room` through `node`, paging with `since`."""
-    out: list[dict] = []
-    since = 0
-    while True:
-        r = node.get(f"/rooms/{room}/messages", params={"since": since, "limit": 200}, timeout=5)
-        assert r.status_code == 200, (node.node_id, r.status_code, r.text)
-        page = r.json()["messages"]
-        out += page
-        if len(page) < 200:
-            return out
-        since = page[-1]["seq"]
-
-
-def wait_for(pred, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not within {timeout}s (last: {last})")
 
 
 def room_led_by(node, leader: str) -> str:
@@ -74,25 +43,6 @@ def room_led_by(node, leader: str) -> str:
         if node.owner(room) == leader:
             return room
     raise AssertionError(f"no room led by {leader}")
-
-
-def post(node, room: str, mid: str, timeout: float = 10.0, user: str = "u") -> requests.Response:
-    return node.post(f"/rooms/{room}/messages", json={"user": user, "id": mid, "text": f"text {mid}"}, timeout=timeout)
-
-
-def send_until_acked(nodes, room: str, mid: str, timeout: float = 15.0) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for node in nodes:
-            try:
-                r = post(node, room, mid, timeout=8)
-            except requests.RequestException:
-                continue
-            if r.status_code == 200:
-                return int(r.json()["seq"])
-            assert r.status_code == 503, (node.node_id, r.status_code, r.text)
-        time.sleep(0.2)
-    raise AssertionError(f"{mid} not acked in {room} within {timeout}s")
 
 
 class Sender(threading.Thread):

@@ -212,7 +212,7 @@ extension GroupRooms {
         try await hubs.loop.submit { [hubs] in hubs.seed(room, with: stored) }.get()
         host.open(
             room, genesis: GroupConfig(voters: voters),
-            stored: stored.map { GroupChatMessage(seq: $0.seq, user: $0.user, id: $0.id, text: $0.text, ts: $0.ts) }, placement: placement)
+            stored: stored.map(GroupChatMessage.init), placement: placement)
         logger.debug("created the group of \(room): voters \(voters), after seq \(stored.last?.seq ?? 0)")
     }
 }
