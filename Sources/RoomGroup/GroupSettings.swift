@@ -31,6 +31,10 @@ public struct GroupSettings: Sendable, Hashable {
     /// win (cut off from the others) then costs the room one short election per interval, not a
     /// flapping leader.
     public var yieldInterval: UInt64 = 5_000_000_000
+    /// A new leader writes the messages committed within this long (by their `ts`) to the history
+    /// store again: its predecessor's writes of them may have died with it. Writes are queued
+    /// and land within milliseconds while the store is up, so a few seconds cover them.
+    public var repersistWindow: UInt64 = 10_000_000_000
     /// Milliseconds to add to the clock (÷ 10⁶) to get a message's wall-clock `ts`: the shell
     /// runs the group on a monotonic clock and sets this to the wall clock's lead over it.
     public var wallClockOffset: Int64 = 0

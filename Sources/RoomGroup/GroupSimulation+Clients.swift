@@ -44,7 +44,16 @@ extension GroupSimulation {
                 continue
             }
             progressChecks += 1
-            var client = Client(room: room, user: "probe\(progressChecks)", home: roster.randomElement(using: &rng)!)
+            // The probe's client sits at a node that reaches a majority of the roster both ways (a
+            // client stuck behind a partition proves nothing about the majority's progress).
+            let connected = roster.filter { node in
+                let reached = roster.filter {
+                    $0 == node || (!cut.contains(Link(from: node, to: $0)) && !cut.contains(Link(from: $0, to: node)))
+                }
+                return reached.count * 2 > roster.count
+            }
+            let homes = connected.isEmpty ? roster : connected
+            var client = Client(room: room, user: "probe\(progressChecks)", home: homes.randomElement(using: &rng)!)
             client.probeDeadline = now + bound
             clients.append(client)
             let id = clients.count - 1

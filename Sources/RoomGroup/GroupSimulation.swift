@@ -104,6 +104,9 @@ public final class GroupSimulation {
     public internal(set) var promiseSnapshotsSent = 0
     /// The history store: what leaders persisted (some writes are lost, `storeLoss`).
     var store: [String: [UInt64: GroupChatMessage]] = [:]
+    /// While true every write to the history store is lost (a store that is down, or writes
+    /// that die with their leader's process).
+    public var storeDown = false
     /// Operator recoveries run, and the requests they are waiting for (by room).
     public internal(set) var recoveries = 0
     var operatorRequests: [UInt64: String] = [:]
@@ -254,7 +257,7 @@ public final class GroupSimulation {
             case .gap:
                 gapsReported += 1
             case .persist(let messages):
-                guard !rng.chance(configuration.storeLoss) else { break }
+                guard !storeDown, !rng.chance(configuration.storeLoss) else { break }
                 for message in messages { store[room, default: [:]][message.seq] = message }
             case .commit, .lost:
                 break

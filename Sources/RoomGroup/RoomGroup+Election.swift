@@ -212,6 +212,11 @@ extension RoomGroup {
     mutating func becomeLeader(_ epoch: Epoch, now: UInt64, out: inout [GroupAction]) {
         campaign = nil
         campaignAt = nil
+        // The previous leader wrote what it committed to the history store off the ack path and
+        // may have died before a write landed: the recent committed messages are written again
+        // (a store keeps one message per seq, so a second write changes nothing).
+        let recent = recentlyCommitted(now: now)
+        if !recent.isEmpty { out.append(.persist(recent)) }
         appendEntry(LogEntry(epoch: epoch, payload: .noop))
         leadership = Leadership(epoch: epoch, noopIndex: lastIndex)
         replicateToAll(now: now, out: &out)

@@ -97,6 +97,23 @@ extension RoomGroup {
         flush()
     }
 
+    /// Committed messages whose `ts` is within `settings.repersistWindow` of now (at most
+    /// `idempotencyWindow` of them), oldest first: what a new leader writes to the history store
+    /// again, because its predecessor may have died before writing them.
+    func recentlyCommitted(now: UInt64) -> [GroupChatMessage] {
+        let cutoff = Int64(now / 1_000_000) + settings.wallClockOffset - Int64(settings.repersistWindow / 1_000_000)
+        var messages: [GroupChatMessage] = []
+        var index = commitIndex
+        while index > log.baseIndex, messages.count < Int(settings.idempotencyWindow) {
+            if let message = log.entry(at: index)?.message {
+                guard message.ts >= cutoff else { break }
+                messages.append(message)
+            }
+            index -= 1
+        }
+        return messages.reversed()
+    }
+
     /// The state through `index` (committed), as a snapshot.
     func snapshot(through index: Int) -> Snapshot {
         let (config, configIndex) = log.config(atOrBelow: index) ?? (nil, 0)

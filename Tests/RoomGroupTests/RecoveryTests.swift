@@ -93,6 +93,30 @@ struct RecoveryTests {
         #expect(sim.expectProgress(), "\(sim.checker.violation ?? "")")
     }
 
+    @Test("a new leader writes the recently committed messages its predecessor may not have stored")
+    func newLeaderStoresAgain() throws {
+        var configuration = Self.simulation().configuration
+        configuration.settings.retainedEntries = 1024  // the node's: the tail covers the unwritten ones
+        let sim = GroupSimulation(configuration: configuration)
+        #expect(sim.run(for: 2 * Self.second))
+        let before = sim.checker.committedSeq("room0")
+        // The leader's last writes die (as if still queued in a process about to crash).
+        sim.storeDown = true
+        #expect(sim.run(for: Self.second / 2))
+        let committed = sim.checker.committedSeq("room0")
+        #expect(committed > before)
+        #expect(sim.store["room0", default: [:]].keys.max() ?? 0 <= before)
+        sim.storeDown = false
+        let old = try #require(sim.leaders(of: "room0").first?.me.node)
+        sim.crash(old)
+        #expect(sim.run(for: 2 * Self.second))
+        #expect(sim.leaders(of: "room0").first.map { $0.me.node != old } == true)
+        let stored = Set(sim.store["room0", default: [:]].keys)
+        let missing = (1...committed).filter { !stored.contains($0) }
+        #expect(missing.isEmpty, "not stored after the new leader took over: \(missing)")
+        #expect(sim.checker.violation == nil, "\(sim.checker.violation ?? "")")
+    }
+
     @Test("recovery is refused while a majority may come back (paused, not restarted)")
     func refusedWhileVotersMayReturn() throws {
         let sim = Self.simulation()

@@ -235,3 +235,32 @@ def test_history_survives_a_leader_that_caught_up_from_a_snapshot(cluster_factor
     wait_for(lambda: (v := replica(n1, room)) and v["role"] == "leader", 30, "n1 leads the room again")
     seqs = [m["seq"] for m in history_all(n1, room)]
     assert seqs == list(range(1, total + 2)), f"history via the restarted leader: {len(seqs)} messages, first {seqs[:3]}"
+
+
+def test_a_new_leader_stores_what_its_killed_predecessor_had_not(cluster_factory, module_redis):
+    """Redis is paused (SIGSTOP), so the leader's history writes wait in its queue while sends are
+    still acked (the cache is off the ack path); then the leader is killed (-9), queue and all, and
+    Redis resumes. The new leader writes the room's recent commits again: the cache ends up holding
+    every acked message, each once, at its seq."""
+    c = cluster_factory(IDS, redis_url=module_redis.url, tag="groups-store", replication_factor=3)
+    c.wait_formed(timeout=20)
+    n1, n2, n3 = c["n1"], c["n2"], c["n3"]
+    room = room_led_by(n2, "n1")
+    key = f"chat:room:{room}"
+    acked = {send_until_acked([n2], room, f"s{i}"): f"s{i}" for i in range(1, 6)}
+    wait_for(lambda: module_redis.zcard(key) == 5, 10, "the first five messages in Redis")
+    module_redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        for i in range(6, 26):
+            acked[send_until_acked([n2], room, f"s{i}")] = f"s{i}"
+        n1.kill()
+    finally:
+        module_redis.proc.send_signal(signal.SIGCONT)
+    acked[send_until_acked([n2, n3], room, "after-kill")] = "after-kill"
+    assert sorted(acked) == list(range(1, 27)), sorted(acked)
+
+    def stored():
+        return {int(m["seq"]): m["id"] for m in module_redis.zrange(key)}
+
+    wait_for(lambda: stored() == acked, 15, "every acked message in Redis")
+    assert module_redis.zcard(key) == 26

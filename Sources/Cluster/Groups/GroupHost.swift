@@ -1,3 +1,4 @@
+import Metrics
 import NIOCore
 import RoomGroup
 
@@ -256,6 +257,7 @@ public final class GroupHost: Sendable {
             case .send(let node, let packet):
                 enqueue(packet, to: node)
             case .commit(let messages):
+                if state.value.groups[room]?.isLeader == true { ClusterMetrics.sequenced.increment(by: messages.count) }
                 sinks.deliver(room, .messages(messages))
             case .gap(let after, let through):
                 sinks.deliver(room, .gap(afterSeq: after, throughSeq: through))

@@ -51,7 +51,7 @@ final class GroupHubs: Sendable {
         let hub = self.hub(room)
         switch delivery {
         case .messages(let committed):
-            let messages = committed.map { ChatMessage(room: room, seq: $0.seq, id: $0.id, user: $0.user, text: $0.text, ts: $0.ts) }
+            let messages = committed.map { ChatMessage(room: room, $0) }
             let fresh = messages.filter { $0.seq > hub.machine.lastSeq }
             guard let first = fresh.first else { return }
             // The buffer is a cache: where it does not continue (a replica that joined late, a

@@ -97,3 +97,10 @@ extension GroupChatMessage {
         self.init(seq: message.seq, user: message.user, id: message.id, text: message.text, ts: message.ts)
     }
 }
+
+extension ChatMessage {
+    /// A committed message of `room`, as clients and the history cache see it.
+    init(room: String, _ message: GroupChatMessage) {
+        self.init(room: room, seq: message.seq, id: message.id, user: message.user, text: message.text, ts: message.ts)
+    }
+}

@@ -56,19 +56,16 @@ public final class GroupRooms: Sendable {
         // Groups run on the event loop's monotonic clock; messages carry wall-clock times.
         var settings = GroupSettings()
         settings.wallClockOffset = wallClock() - Int64(GroupHost.now / 1_000_000)
+
         host = GroupHost(
             me: me, eventLoop: eventLoop, settings: settings,
             placementOf: { room in roster.withLock { $0.placement(of: room) } },
             sinks: GroupHost.Sinks(
                 send: send,
                 deliver: { room, delivery in hubs.deliver(room, delivery) },
+                // Written by the room's leader (a new leader writes its recent commits again).
                 persist: { room, messages in
-                    for message in messages {
-                        ClusterMetrics.sequenced.increment()
-                        history.append(
-                            ChatMessage(
-                                room: room, seq: message.seq, id: message.id, user: message.user, text: message.text, ts: message.ts))
-                    }
+                    for message in messages { history.append(ChatMessage(room: room, message)) }
                 },
                 leading: { room, leads in hubs.leadingChanged(room, leads) }))
     }
