@@ -178,7 +178,11 @@ extension GroupRooms {
     /// the one whose genesis a majority takes wins, and the other's leader never reaches a
     /// majority. Issue 10 tracks closing it by creating groups through the roster.
     func ensureReplica(_ room: String) async throws {
-        if try await host.hasReplica(room).get() { return }
+        if replicas.withLock({ $0.contains(room) }) { return }
+        if try await host.hasReplica(room).get() {
+            replicas.withLock { _ = $0.insert(room) }
+            return
+        }
         let (placement, first, boots) = roster.withLock { ($0.placement(of: room), $0.firstLive(of: room), $0.boots) }
         guard let first else {
             throw ProtocolError(.unavailable, "no replica of room \(room) is reachable from \(nodeID)", passesSoon: false)

@@ -28,6 +28,9 @@ public final class GroupRooms: Sendable {
     let roster: SharedRoster
     /// The leader each room was last served by, as requests from this node found it.
     let leaders = Mutex<[String: String]>([:])
+    /// Rooms this node's host has a replica of (a host never drops one), so that a request for
+    /// them goes to the host's loop once, not first to ask whether the replica exists.
+    let replicas = Mutex<Set<String>>([])
     /// Asks `node` whether it holds anything of `room` (nil: no answer).
     let probe: @Sendable (_ node: String, _ room: String) async -> Bool?
     /// The boot id of a member's current process ("" when unknown).
