@@ -2,6 +2,13 @@ import Gossip
 import Logging
 import Synchronization
 
+/// An operator removed this node from the cluster while it seemed dead: it stopped (a restarted
+/// process rejoins with an empty state).
+public struct RemovedFromCluster: Error, CustomStringConvertible {
+    public var node: String
+    public var description: String { "\(node) was removed from the cluster by an operator; restart it to rejoin" }
+}
+
 /// Operator commands that change the cluster (`chat-node members remove`, `chat-node rooms
 /// recover`), with the refusals that keep them from losing acked messages by accident.
 extension ChatCluster {

@@ -33,6 +33,8 @@ public final class ChatCluster: Service, Sendable {
         /// Members whose link dropped or went silent and has not been made again since: not
         /// counted as seen for the quorum, whatever gossip says (a one-way cut, a failing route).
         var unreachable: Set<String> = []
+        /// An operator removed this node (`GossipEvent.removedByOperator`): `run` throws.
+        var removed = false
     }
 
     /// A member as `/cluster` shows it.
@@ -177,7 +179,23 @@ public final class ChatCluster: Service, Sendable {
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
-                for await _ in gossip.events { membershipChanged() }
+                for await event in gossip.events {
+                    guard case .removedByOperator = event else {
+                        membershipChanged()
+                        continue
+                    }
+                    // Fail-stop: this process's replicas hold the rooms' state as it was when it
+                    // was cut off, and the others may have recovered rooms without it. It orders
+                    // nothing more and exits; a restarted process (a new incarnation, empty)
+                    // joins the cluster afresh.
+                    logger.critical(
+                        "an operator removed this node from the cluster (chat-node members remove) while it seemed dead; stopping (restart it to rejoin)"
+                    )
+                    state.withLock { $0.removed = true }
+                    await groups?.close()
+                    await gossip.leave()
+                    return
+                }
             }
             group.addTask { [self] in await resubscribeLoop() }
             group.addTask { [self] in
@@ -223,6 +241,7 @@ public final class ChatCluster: Service, Sendable {
             }
             group.cancelAll()
         }
+        if state.withLock({ $0.removed }) { throw RemovedFromCluster(node: nodeID) }
     }
 
     // MARK: Membership

@@ -39,6 +39,7 @@ public final class GossipService: Service, Sendable {
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
         var members: [GossipMember]
         var isJoined = false
+        var removalReported = false
         var boundPort: Int?
         var resolver = GossipResolver()
         var sendErrors: UInt64 = 0
@@ -269,6 +270,7 @@ public final class GossipService: Service, Sendable {
             var waiters: [CheckedContinuation<Void, Never>] = []
             var toResolve: [GossipAddress] = []
             var lonely: String?
+            var removed = false
         }
         let work = state.withLock { s -> Work in
             var work = Work()
@@ -295,6 +297,10 @@ public final class GossipService: Service, Sendable {
             let endpoint = s.endpoint!
             let instance = endpoint.instance
             if changed { s.members = instance.members }
+            if instance.removedByOperator && !s.removalReported {
+                s.removalReported = true
+                work.removed = true
+            }
             s.isJoined = instance.isJoined
             updateMetrics(&s, endpoint)
             work.lonely = s.health.lonelyReport(
@@ -334,6 +340,10 @@ public final class GossipService: Service, Sendable {
                     ])
                 eventContinuation.yield(.memberChanged(m))
             }
+        }
+        if work.removed {
+            logger.critical("gossip says an operator removed this node from the cluster")
+            eventContinuation.yield(.removedByOperator)
         }
         for w in work.waiters { w.resume() }
     }

@@ -91,4 +91,7 @@ public enum GossipEvent: Sendable, Hashable {
     /// Emitted on every status, incarnation or metadata change of a member, including the first
     /// time it is seen (and for the local node itself when it starts and whenever it refutes).
     case memberChanged(GossipMember)
+    /// An operator removed this node while it seemed dead (`SWIMInstance.removedByOperator`):
+    /// it is no longer a member and must stop; a restarted process joins afresh.
+    case removedByOperator
 }

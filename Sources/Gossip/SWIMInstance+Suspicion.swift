@@ -38,6 +38,15 @@ extension SWIMInstance {
 
     mutating func applyAboutMyself(_ claim: GossipMember) {
         guard leaveDeadline == nil else { return }
+        // Another member says that this very process (its metadata, which the node makes unique
+        // per process) left, which it never does while running: an operator removed it while it
+        // seemed dead (`onRemove`), at whatever incarnation it had then (it may have refuted the
+        // death since). It does not refute: it is no longer a member, and the shell stops it.
+        // A `.left` about an earlier process with this id (a restart) is refuted as usual.
+        if claim.status == .left, claim.metadata == myself.metadata {
+            removedByOperator = true
+            return
+        }
         let refute: Bool
         switch claim.status {
         case .alive: refute = claim.incarnation > myself.incarnation

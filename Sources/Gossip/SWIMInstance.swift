@@ -321,6 +321,12 @@ public struct SWIMInstance: Sendable {
         return finish()
     }
 
+    /// How far a removal raises the removed member's incarnation (`onRemove`).
+    static let removalIncarnationGap: UInt64 = 1 << 20
+
+    /// Set when gossip says an operator removed this process (`applyAboutMyself`): it must stop.
+    public internal(set) var removedByOperator = false
+
     /// An operator removes a member that is dead for good (`chat-node members remove`, Serf's
     /// `force-leave`): it is marked `.left` at its incarnation, as if it had left gracefully, and
     /// the update spreads like any other (`.left` outranks `.dead` at the same incarnation).
@@ -332,6 +338,10 @@ public struct SWIMInstance: Sendable {
         guard let st = others[id], st.member.status == .dead else { return finish() }
         var member = st.member
         member.status = .left
+        // Above any refutation the removed process may gossip if it was only cut off (each adds
+        // one), so that the removal reaches it and stops it (`applyAboutMyself`) instead of
+        // being overruled by its `alive`. A restarted process is another process: it refutes.
+        member.incarnation = member.incarnation > .max - Self.removalIncarnationGap ? .max : member.incarnation + Self.removalIncarnationGap
         apply(SWIMUpdate(member: member), now: now, rebroadcast: true)
         return finish()
     }

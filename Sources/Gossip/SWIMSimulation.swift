@@ -170,10 +170,10 @@ public final class SWIMSimulation {
 
     /// A new process with the same id and address replaces a killed one; it starts at
     /// `incarnation` (0: it remembers nothing) and joins through `seeds`.
-    public func restart(_ id: String, seeds: [String], incarnation: UInt64 = 0) {
+    public func restart(_ id: String, seeds: [String], incarnation: UInt64 = 0, metadata: [String: String]? = nil) {
         let index = indexByID[id]!
         let n = nodes[index]
-        n.endpoint = makeEndpoint(id: id, address: n.address, seeds: seeds, metadata: nil, incarnation: incarnation)
+        n.endpoint = makeEndpoint(id: id, address: n.address, seeds: seeds, metadata: metadata, incarnation: incarnation)
         n.state = .running
         n.inbox = []
         n.tickGeneration += 1

@@ -170,7 +170,7 @@ struct SimulationTests {
 
     @Test("an operator's removal of a dead member spreads as .left; a running member cannot be removed", .timeLimit(.minutes(1)))
     func remove() async throws {
-        let (sim, formed) = await Sim.cluster(10, seed: 13)
+        let (sim, formed) = await Sim.cluster(10, seed: 13, metadata: ["boot": "1"])
         try #require(formed != nil)
         // A running member is not removed: nothing is sent and it stays alive everywhere.
         sim.remove("n5", at: "n1")
@@ -184,9 +184,29 @@ struct SimulationTests {
         let done = await Sim.wait(sim, checkEvery: .milliseconds(10), timeout: .seconds(10)) { $0.allRunning(see: "n4", as: .left) }
         let took = try #require(done.map { $0 - start }, "the removal never reached every member")
         #expect(took <= .seconds(3))
-        // Restarted, it refutes and is a member again.
-        sim.restart("n4", seeds: ["n0"], incarnation: 0)
+        // Restarted (a new process: new metadata), it refutes and is a member again.
+        sim.restart("n4", seeds: ["n0"], incarnation: 0, metadata: ["boot": "2"])
         #expect(await Sim.wait(sim, timeout: .seconds(10)) { $0.runningNodesConverged } != nil)
+        #expect(!sim.instance("n4").removedByOperator)
+    }
+
+    @Test("a member removed while cut off learns it when the network heals, and does not rejoin", .timeLimit(.minutes(1)))
+    func removedWhileCutOff() async throws {
+        let (sim, formed) = await Sim.cluster(5, seed: 14, metadata: ["boot": "1"])
+        try #require(formed != nil)
+        let others = sim.nodeIDs.filter { $0 != "n3" }
+        sim.partition(["n3"], from: others)
+        try #require(
+            await Sim.wait(sim, timeout: .seconds(10)) { sim in others.allSatisfy { sim.status(of: "n3", at: $0) == .dead } } != nil)
+        sim.remove("n3", at: "n1")
+        await Sim.run(sim, for: .seconds(2))
+        #expect(!sim.instance("n3").removedByOperator)
+        sim.heal()
+        let told = await Sim.wait(sim, timeout: .seconds(15)) { $0.instance("n3").removedByOperator }
+        #expect(told != nil, "n3 never learned it was removed")
+        // It does not refute: every other member keeps it as left.
+        await Sim.run(sim, for: .seconds(3))
+        #expect(others.allSatisfy { sim.status(of: "n3", at: $0) == .left })
     }
 
     @Test("a crashed node restarted with incarnation 0 comes back alive everywhere", .timeLimit(.minutes(1)))

@@ -112,3 +112,27 @@ def test_two_dead_nodes_removed_then_rooms_recovered(five):
                  f"{room} on n1, n2, n3")
     assert_doomed_refuse(survivors, doomed, seconds=2, states={"quorum_lost"})
     recover_and_check(five, survivors, VICTIMS, doomed, acked)
+
+
+def test_a_member_removed_while_cut_off_stops_when_it_comes_back(cluster_factory):
+    """n3 is paused (SIGSTOP) until gossip declares it dead, then removed through n1; once resumed it
+    learns from gossip that it was removed, orders nothing more and exits non-zero, saying why
+    (its replicas hold the state of when it was cut off). Restarted, it joins afresh."""
+    import signal
+
+    c = cluster_factory(("n1", "n2", "n3"), tag="removed", replication_factor=3)
+    c.wait_formed(timeout=20)
+    n1, n2, n3 = c["n1"], c["n2"], c["n3"]
+    n3.proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: all(n.members().get("n3", {}).get("status") == "dead" for n in (n1, n2)), 20, "n3 dead")
+        out = chat_node(c, "members", "remove", "n3")
+        assert out.returncode == 0, (out.stdout, out.stderr)
+    finally:
+        n3.proc.send_signal(signal.SIGCONT)
+    code = n3.proc.wait(20)
+    assert code != 0
+    assert "removed this node from the cluster" in n3.log_tail(200)
+    assert all(n.members().get("n3", {}).get("status") in (None, "left") for n in (n1, n2))
+    n3.start()
+    c.wait_formed(timeout=30)

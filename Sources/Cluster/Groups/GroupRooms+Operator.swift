@@ -41,6 +41,12 @@ extension GroupRooms {
         }
     }
 
+    /// Stops every replica here: no timer fires and no packet is handled any more, and waiting
+    /// requests are answered `unavailable` (the node was removed and is about to exit).
+    func close() async {
+        try? await host.close().get()
+    }
+
     /// Every replica this node holds, with its status.
     public func statuses() async -> [String: GroupStatus] {
         (try? await host.statuses().get()) ?? [:]
