@@ -6,7 +6,11 @@ import NIOHTTP1
 /// How an operator command reaches the cluster: any node's client address and the admin token.
 struct AdminOptions: ParsableArguments {
     @Option(help: "A node's client address.") var url: String = "http://127.0.0.1:8081"
-    @Option(help: "The admin token (default: $CHAT_ADMIN_TOKEN, else derived from --config's or --secret's cluster secret).")
+    @Option(
+        help: """
+            The admin token (default: $CHAT_ADMIN_TOKEN, else derived from the cluster secret of --config or --secret, \
+            else of ./cluster.example.json, the local cluster's file).
+            """)
     var adminToken: String?
     @Option(help: "Cluster file whose secret the admin token is derived from.") var config: String?
     @Option(help: "The cluster secret the admin token is derived from.") var secret: String?
@@ -16,6 +20,9 @@ struct AdminOptions: ParsableArguments {
         if token == nil {
             var secret = self.secret
             if secret == nil, let config { secret = try ClusterFile.load(path: config).secret }
+            if secret == nil, config == nil, FileManager.default.fileExists(atPath: "cluster.example.json") {
+                secret = try ClusterFile.load(path: "cluster.example.json").secret
+            }
             token = AdminToken(secret: secret ?? ClusterFile.developmentSecret).value
         }
         return try AdminClient(url: url, token: token)
