@@ -102,7 +102,7 @@ def test_room_info(node, clients):
     room = unique("room")
     r = node.get(f"/rooms/{room}")
     assert r.status_code == 200
-    assert r.json() == {"room": room, "owner": "n1", "seq": 0, "members": []}
+    assert r.json() == {"room": room, "state": "available", "owner": "n1", "seq": 0, "members": []}
     for u in ("zed", "amy", "mike"):
         clients(node, u).join(room)
     post_n(node, room, 4)

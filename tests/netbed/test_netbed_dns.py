@@ -86,12 +86,14 @@ def test_cluster_file_with_dns_names_follows_a_moved_host(named_bed):
           f"{time.monotonic() - t0:.1f}s after its restart")
 
     # The others gossip to the name, so they must now send to the new address: with a stale address
-    # their probes of n3 would fail and n3 would be suspected over and over.
+    # their probes of n3 would fail and n3 would be suspected over and over (every probe round, a
+    # dozen times in 8 s). One suspicion per observer is allowed: a loaded CI machine can delay one
+    # probe's ack past its timeout (seen once in a full CI run, never alone in reruns).
     time.sleep(1.0)
     before = {n.node_id: metric_total(n.metrics(), "chat_gossip_suspicions_total") for n in (c["n1"], c["n2"])}
     time.sleep(8.0)
     after = {n.node_id: metric_total(n.metrics(), "chat_gossip_suspicions_total") for n in (c["n1"], c["n2"])}
-    assert before == after, f"suspicions while n3 was up at its new address: {before} -> {after}"
+    assert all(after[k] - before[k] <= 1 for k in before), f"suspicions while n3 was up at its new address: {before} -> {after}"
     wait_all_alive(c.all(), IDS, 1.0, "n3 still alive at its new address")
 
     # Links re-resolve too: a message sent on n1 reaches a client on n3, and one sent on n3 reaches n2.
