@@ -137,13 +137,16 @@ def assert_doomed_refuse(survivors, doomed, seconds: float, states: set[str]):
         assert holders >= 1, f"no survivor holds a replica of {room}"
 
 
-def recover_and_check(cluster, survivors, victims, doomed, acked):
-    """`chat-node rooms recover`: each room is rebuilt on a survivor, the skipped range is printed,
-    the next message follows it, nothing acked is missing outside that range (with Redis, nothing
-    at all), no seq names two messages, and the group grows back to three voters."""
-    out = chat_node(cluster, "rooms", "recover", "--skip", "100", *doomed, url_node=survivors[0])
+def recover_and_check(cluster, survivors, victims, doomed, acked, all_rooms: bool = False):
+    """`chat-node rooms recover` (of the doomed rooms by name, or `--all` the nodes list as lost):
+    each room is rebuilt on a survivor, the skipped range is printed, the next message follows it,
+    nothing acked is missing outside that range (with Redis, nothing at all), no seq names two
+    messages, and the group grows back to three voters."""
+    rooms = ["--all"] if all_rooms else list(doomed)
+    out = chat_node(cluster, "rooms", "recover", "--skip", "100", *rooms, url_node=survivors[0])
     assert out.returncode == 0, (out.stdout, out.stderr)
     print(out.stdout)
+    assert len(re.findall(r": recovered on ", out.stdout)) == len(doomed), out.stdout
     for room in doomed:
         m = re.search(rf"^{re.escape(room)}: recovered on (\w+) through seq (\d+); seqs (\d+)…(\d+) are skipped", out.stdout, re.M)
         assert m, out.stdout

@@ -12,7 +12,8 @@ What each test asserts, with the bad situation it creates:
 - path 1: the two nodes are restarted (new processes with empty memory): the room's majority is gone
   for good, `/rooms/{room}` says `quorum_lost`, `/cluster` and `/metrics` count it, sends still get
   503; `rooms recover` then rebuilds it from the surviving replica and the history cache, prints the
-  skipped seq range, and the next message gets the seq after that range; every message acked before
+  skipped seq range (`rooms recover --all` finds them), and the next message gets the seq after
+  that range; every message acked before
   the kill is still in the history (or inside the printed range), no seq names two messages, and the
   group grows back to three voters;
 - path 2: `chat-node members` lists them dead; the two dead nodes are removed with `chat-node members remove` instead: they leave every
@@ -86,7 +87,8 @@ def test_two_nodes_killed_at_once_then_restarted_then_recovered(five):
     assert all(v["quorumLost"] == len(v["quorumLostRooms"]) for v in views), views
     assert sum(n.metric("chat_group_replicas_quorum_lost") or 0 for n in survivors) >= len(doomed)
 
-    recover_and_check(five, survivors, VICTIMS, doomed, acked)
+    # `--all`: exactly the rooms the nodes list as lost are recovered.
+    recover_and_check(five, survivors, VICTIMS, doomed, acked, all_rooms=True)
 
 
 def test_two_dead_nodes_removed_then_rooms_recovered(five):

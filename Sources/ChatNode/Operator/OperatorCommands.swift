@@ -98,10 +98,12 @@ extension ChatNodeCommand {
                     """)
             @OptionGroup var admin: AdminOptions
             @Option(help: "Seqs left unused after the last one known (the lost majority may have acked some).") var skip: Int = 1000
-            @Argument(help: "The rooms.") var rooms: [String]
+            @Flag(help: "Every room a live member lists as having lost its majority for good (/cluster's quorumLostRooms).")
+            var all = false
+            @Argument(help: "The rooms.") var rooms: [String] = []
 
             func validate() throws {
-                guard !rooms.isEmpty else { throw ValidationError("name at least one room") }
+                guard !rooms.isEmpty || all else { throw ValidationError("name at least one room, or --all") }
                 guard skip >= 0 else { throw ValidationError("--skip must be 0 or more") }
             }
 
@@ -114,6 +116,17 @@ extension ChatNodeCommand {
                         let id = member["id"]?.string, let host = member["host"]?.string, let port = member["port"]?.integer
                     else { return nil }
                     return (id, host, Int(port))
+                }
+                var rooms = self.rooms
+                if all {
+                    var lost: Set<String> = []
+                    for (_, host, port) in nodes {
+                        guard let (status, view) = try? await client.at(host: host, port: port).request(.GET, "/cluster"), status == 200
+                        else { continue }
+                        for room in view["groups"]?["quorumLostRooms"]?.array ?? [] { if let name = room.string { lost.insert(name) } }
+                    }
+                    rooms += lost.subtracting(rooms).sorted()
+                    if rooms.isEmpty { return print("no live member lists a room that lost its majority") }
                 }
                 var failed = false
                 for room in rooms {
