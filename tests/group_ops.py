@@ -137,6 +137,14 @@ def assert_doomed_refuse(survivors, doomed, seconds: float, states: set[str]):
         assert holders >= 1, f"no survivor holds a replica of {room}"
 
 
+def assert_quorum_lost(survivors, doomed, timeout: float = 20.0):
+    """After the failed voters came back empty (or were removed): a surviving replica of each
+    doomed room reports its majority gone for good, and the rooms still refuse every send."""
+    for room in doomed:
+        wait_for(lambda: any((replica(n, room) or {}).get("quorumLost") for n in survivors), timeout, f"{room} quorum lost")
+    assert_doomed_refuse(survivors, doomed, seconds=2, states={"quorum_lost"})
+
+
 def recover_and_check(cluster, survivors, victims, doomed, acked, all_rooms: bool = False):
     """`chat-node rooms recover` (of the doomed rooms by name, or `--all` the nodes list as lost):
     each room is rebuilt on a survivor, the skipped range is printed, the next message follows it,

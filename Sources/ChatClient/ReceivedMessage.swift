@@ -43,30 +43,6 @@ public struct ReceivedMessage: Sendable, Hashable {
 }
 
 extension JSONValue {
-    /// The string, or nil for any other kind of value.
-    public var stringValue: String? {
-        if case .string(let value) = self { return value }
-        return nil
-    }
-
-    /// A non-negative integer, or nil.
-    public var uint64Value: UInt64? {
-        if case .int(let value) = self, value >= 0 { return UInt64(value) }
-        return nil
-    }
-
-    /// An integer, or nil.
-    public var int64Value: Int64? {
-        if case .int(let value) = self { return value }
-        return nil
-    }
-
-    /// The elements of an array, or nil.
-    public var arrayValue: [JSONValue]? {
-        if case .array(let values) = self { return values }
-        return nil
-    }
-
     /// A `ref` as the server echoes it (string or number), as text.
     public var referenceText: String? {
         switch self {

@@ -1,6 +1,5 @@
 import ChatCore
 import Cluster
-import Crypto
 import Foundation
 import Gossip
 import HTTPTypes
@@ -64,24 +63,18 @@ enum AdminRoutes {
 /// (the NUL keeps it apart from every user token, since user names cannot hold one).
 /// `chat-node token --admin` prints it; comparison is constant-time.
 struct AdminToken: Sendable {
-    let value: String
+    /// The message the token authenticates: a "user" no user token can be made for.
+    private static let subject = "\u{0}chat-node admin"
+    private let tokens: AuthTokens
 
-    init(secret: String) {
-        let key = SymmetricKey(data: Data(secret.utf8))
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("\u{0}chat-node admin".utf8), using: key)
-        value = Data(mac).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    init(secret: String) { tokens = AuthTokens(secret: secret) }
+
+    var value: String { tokens.token(for: Self.subject) }
 
     func check(_ request: Request) throws {
         let header = request.headers[.authorization] ?? ""
-        let given = header.hasPrefix("Bearer ") ? Array(header.utf8.dropFirst("Bearer ".count)) : []
-        let expected = Array(value.utf8)
-        var difference: UInt8 = given.count == expected.count ? 0 : 1
-        for (a, b) in zip(expected, given) { difference |= a ^ b }
-        guard difference == 0 else {
+        let given = header.hasPrefix("Bearer ") ? String(header.dropFirst("Bearer ".count)) : nil
+        guard tokens.isValid(token: given, for: Self.subject) else {
             throw AdminError(.unauthorized, "the admin routes need Authorization: Bearer <admin token> (chat-node token --admin)")
         }
     }

@@ -46,12 +46,12 @@ extension ChatNodeCommand {
                 guard status == 200 else { throw AdminClientError.refused(status, body) }
                 if json { return print(body.text) }
                 var rows = [["ID", "STATUS", "ADDRESS", "LINK", "LEADS"]]
-                for member in body["members"]?.array ?? [] {
-                    let address = "\(member["host"]?.string ?? "?"):\(member["port"]?.integer.map(String.init) ?? "?")"
-                    let link = member["self"] == .bool(true) ? "self" : (member["link"]?.string ?? "")
+                for member in body["members"]?.arrayValue ?? [] {
+                    let address = "\(member["host"]?.stringValue ?? "?"):\(member["port"]?.int64Value.map(String.init) ?? "?")"
+                    let link = member["self"] == .bool(true) ? "self" : (member["link"]?.stringValue ?? "")
                     rows.append([
-                        member["id"]?.string ?? "?", member["status"]?.string ?? "?", address, link,
-                        member["rooms"]?.integer.map(String.init) ?? "-",
+                        member["id"]?.stringValue ?? "?", member["status"]?.stringValue ?? "?", address, link,
+                        member["rooms"]?.int64Value.map(String.init) ?? "-",
                     ])
                 }
                 print(Table.render(rows))
@@ -76,7 +76,7 @@ extension ChatNodeCommand {
                 let path = "/admin/members/\(id)/remove" + (force ? "?force=true" : "")
                 let (status, body) = try await admin.client().request(.POST, path)
                 guard status == 200 else { throw AdminClientError.refused(status, body) }
-                print("removed \(id) (it was \(body["was"]?.string ?? "dead")); its rooms now move to the other members")
+                print("removed \(id) (it was \(body["was"]?.stringValue ?? "dead")); its rooms now move to the other members")
             }
         }
     }
@@ -111,9 +111,9 @@ extension ChatNodeCommand {
                 let client = try admin.client()
                 let (status, cluster) = try await client.request(.GET, "/cluster")
                 guard status == 200 else { throw AdminClientError.refused(status, cluster) }
-                let nodes = (cluster["members"]?.array ?? []).compactMap { member -> (String, String, Int)? in
-                    guard member["status"]?.string == "alive" || member["status"]?.string == "suspect",
-                        let id = member["id"]?.string, let host = member["host"]?.string, let port = member["port"]?.integer
+                let nodes = (cluster["members"]?.arrayValue ?? []).compactMap { member -> (String, String, Int)? in
+                    guard member["status"]?.stringValue == "alive" || member["status"]?.stringValue == "suspect",
+                        let id = member["id"]?.stringValue, let host = member["host"]?.stringValue, let port = member["port"]?.int64Value
                     else { return nil }
                     return (id, host, Int(port))
                 }
@@ -123,7 +123,9 @@ extension ChatNodeCommand {
                     for (_, host, port) in nodes {
                         guard let (status, view) = try? await client.at(host: host, port: port).request(.GET, "/cluster"), status == 200
                         else { continue }
-                        for room in view["groups"]?["quorumLostRooms"]?.array ?? [] { if let name = room.string { lost.insert(name) } }
+                        for room in view["groups"]?["quorumLostRooms"]?.arrayValue ?? [] {
+                            if let name = room.stringValue { lost.insert(name) }
+                        }
                     }
                     rooms += lost.subtracting(rooms).sorted()
                     if rooms.isEmpty { return print("no live member lists a room that lost its majority") }
@@ -146,13 +148,13 @@ extension ChatNodeCommand {
                 for (id, host, port) in nodes {
                     let node = client.at(host: host, port: port)
                     guard let (status, replica) = try? await node.request(.GET, "/rooms/\(room)/replica"), status == 200,
-                        let seq = replica["committedSeq"]?.integer, let index = replica["commitIndex"]?.integer
+                        let seq = replica["committedSeq"]?.int64Value, let index = replica["commitIndex"]?.int64Value
                     else { continue }
                     if best == nil || (seq, index) > (best!.seq, best!.index) { best = (id, node, seq, index) }
                 }
                 guard let best else { throw AdminClientError("no live member holds a replica of \(room)") }
                 let (status, body) = try await best.client.request(.POST, "/admin/rooms/\(room)/recover?skip=\(skip)")
-                guard status == 200, let lostAfter = body["lostAfter"]?.integer, let resumeAfter = body["resumeAfter"]?.integer else {
+                guard status == 200, let lostAfter = body["lostAfter"]?.int64Value, let resumeAfter = body["resumeAfter"]?.int64Value else {
                     throw AdminClientError.refused(status, body)
                 }
                 return
@@ -166,26 +168,11 @@ extension ChatNodeCommand {
 extension AdminClientError {
     /// A node's refusal, with its JSON reason.
     static func refused(_ status: Int, _ body: JSONValue) -> AdminClientError {
-        AdminClientError("refused (HTTP \(status)): \(body["message"]?.string ?? body.text)")
+        AdminClientError("refused (HTTP \(status)): \(body["message"]?.stringValue ?? body.text)")
     }
 }
 
 extension JSONValue {
-    fileprivate var string: String? {
-        if case .string(let value) = self { return value }
-        return nil
-    }
-
-    fileprivate var integer: Int64? {
-        if case .int(let value) = self { return value }
-        return nil
-    }
-
-    fileprivate var array: [JSONValue]? {
-        if case .array(let values) = self { return values }
-        return nil
-    }
-
     fileprivate var text: String {
         var writer = JSONWriter()
         write(into: &writer)
