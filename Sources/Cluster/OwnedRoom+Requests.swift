@@ -18,7 +18,11 @@ extension OwnedRoom {
         let boot = subscriber.boot
         let current = boots[node] == boot ? sessions[node]?[user] ?? 0 : 0
         let events = setSessions(node: node, boot: boot, user: user, count: current + 1, pushNow: false)
-        reply(snapshot(messages: messages, truncated: truncated))
+        var joined = snapshot(messages: messages, truncated: truncated)
+        // With replicated presence the joiner's own arrival commits after this reply: it is
+        // in the room already, so its list names it.
+        if presenceSink != nil, !joined.members.contains(user) { joined.members = (joined.members + [user]).sorted() }
+        reply(joined)
         for event in events { push(.presence(event)) }
     }
 
@@ -38,8 +42,12 @@ extension OwnedRoom {
         var wanted: [String: UInt32] = [:]
         for session in wantedSessions { wanted[session.user, default: 0] += session.count }
         let boot = subscriber.boot
-        for user in Set(wanted.keys).union(sessions[node]?.keys ?? [:].keys).sorted() {
-            setSessions(node: node, boot: boot, user: user, count: wanted[user] ?? 0)
+        if presenceSink != nil {
+            resubscribeReplicated(node: node, boot: boot, wanted: wanted)
+        } else {
+            for user in Set(wanted.keys).union(sessions[node]?.keys ?? [:].keys).sorted() {
+                setSessions(node: node, boot: boot, user: user, count: wanted[user] ?? 0)
+            }
         }
         if sessions[node] == nil { subscribers[node] = nil }
         let missed = machine.messages(since: since)

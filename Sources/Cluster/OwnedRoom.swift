@@ -2,6 +2,7 @@ import ChatCore
 import History
 import Metrics
 import NIOCore
+import RoomGroup
 
 /// A room this node orders: its sequencer, its epoch, the nodes subscribed to it, presence per
 /// node, the senders waiting for their message to commit, and its replication to the successor.
@@ -23,6 +24,15 @@ final class OwnedRoom: @unchecked Sendable {
     /// the lock, once the successor acks a replication request sent after it arrived (generation
     /// above `after`), or fails when the room stops being ordered here.
     var reads: [PendingRead] = []
+    /// Majority groups only (`GroupHubs`): presence is part of the room's replicated state.
+    /// Sessions stay soft state at the leader, which tells its group (`presenceSink`) when a
+    /// node's users change; presence events go out, and `machine`'s members change, only as
+    /// those changes commit (`committedPresence`, on every replica). Nil: the successor path,
+    /// where the owner's sessions are presence.
+    var presenceSink: ((_ node: String, _ update: PresenceUpdate) -> Void)?
+    var committedPresence = PresenceTable()
+    /// When this replica started leading the room (majority groups), for `GroupRooms.sweepSessions`.
+    var leadingSince: NIODeadline?
 
     struct PendingRead {
         /// The replication generation when the read arrived.
@@ -115,6 +125,16 @@ final class OwnedRoom: @unchecked Sendable {
     private func setSessions(node: String, user: String, count: UInt32, pushNow: Bool) -> [PresenceEvent] {
         let current = sessions[node]?[user] ?? 0
         guard count != current else { return [] }
+        if let presenceSink {
+            let known = sessions[node] != nil
+            setSoftSessions(node: node, user: user, count: count)
+            guard (current == 0) != (count == 0) else { return [] }
+            // The node's first session at this leader states its whole set: presence may still
+            // list users of the node's earlier process (it restarted while the room changed
+            // leader), which nothing else would remove.
+            presenceSink(node, count == 0 ? .leave(user) : known ? .join(user) : .exactly([user]))
+            return []
+        }
         var actions: [RoomStateMachine.Action] = []
         if count > current {
             for _ in current..<count { actions += machine.join(user: user) }
@@ -138,6 +158,12 @@ final class OwnedRoom: @unchecked Sendable {
     /// Removes every session of `node` (it left the cluster, or restarted), pushing the leaves.
     @discardableResult
     func dropSessions(of node: String, pushNow: Bool = true) -> [PresenceEvent] {
+        if let presenceSink {
+            sessions[node] = nil
+            boots[node] = nil
+            presenceSink(node, .exactly([]))
+            return []
+        }
         var events: [PresenceEvent] = []
         for user in sessions[node]?.keys.sorted() ?? [] {
             events += setSessions(node: node, user: user, count: 0, pushNow: pushNow)

@@ -12,7 +12,10 @@
 /// - every leader of a later epoch holds every entry committed in an earlier one, at its index
 ///   (checked when a replica starts leading, and for each later commit against current leaders);
 /// - every replica reports each committed message once, in seq order, or within a `gap`;
-/// - a read barrier answers at least the seq committed when the read was issued.
+/// - a read barrier answers at least the seq committed when the read was issued;
+/// - every replica's presence, as built from what it reports (`.presence` changes in order, or a
+///   `.presenceTable` from a snapshot), changes something with every change it reports, and equals
+///   the presence of its log whenever its whole log is committed.
 public struct GroupChecker: Sendable {
     struct Committed: Sendable {
         var entry: LogEntry
@@ -35,6 +38,7 @@ public struct GroupChecker: Sendable {
     var checkedCommit: [String: [ReplicaID: Int]] = [:]
     var leading: [String: [ReplicaID: Epoch]] = [:]
     var delivered: [String: [ReplicaID: UInt64]] = [:]
+    var presence: [String: [ReplicaID: PresenceTable]] = [:]
     /// Committed messages lost in operator recoveries (each within its reported skipped range).
     public internal(set) var lostInRecovery = 0
     public private(set) var acks = 0
@@ -163,6 +167,16 @@ public struct GroupChecker: Sendable {
         case .lost(let after, let end):
             if after != through || end < after { fail("room \(room): \(replica) reported lost \(after)...\(end) after \(through)") }
             through = end
+        case .presence(let changes):
+            var table = presence[room]?[replica] ?? PresenceTable()
+            if table.apply(changes).count != changes.count {
+                fail("room \(room): \(replica) reported presence changes \(changes) that change nothing in \(table.byNode)")
+            }
+            presence[room, default: [:]][replica] = table
+            return
+        case .presenceTable(let table):
+            presence[room, default: [:]][replica] = table
+            return
         case .gap(let after, let end):
             if after != through || end <= after || end > committedSeq(room) {
                 fail("room \(room): \(replica) reported a gap \(after)...\(end) after delivering through \(through)")
@@ -172,6 +186,16 @@ public struct GroupChecker: Sendable {
             return
         }
         delivered[room, default: [:]][replica] = through
+    }
+
+    /// A replica's reported presence equals its log's once its whole log is committed (a
+    /// restarted replica starts from nothing: `forget`).
+    mutating func checkPresence(_ group: RoomGroup, room: String) {
+        guard group.commitIndex == group.lastIndex else { return }
+        let reported = presence[room]?[group.me] ?? PresenceTable()
+        if reported != group.presence {
+            fail("room \(room): \(group.me) reported presence \(reported.byNode), its committed log says \(group.presence.byNode)")
+        }
     }
 
     /// A client got `reply` for its send of `(user, id)`; `earlier` is the seq it got before.

@@ -22,6 +22,11 @@ public enum GroupEvent: Sendable, Hashable {
     /// This process is shutting down gracefully: a leader steps down (telling its followers, so
     /// that the next voter takes over at once), and the replica never campaigns again.
     case retire
+    /// The users with sessions in the room through `node` changed (a user's first session there
+    /// joined, its last left, the node subscribed again with all of them, or it is gone: none).
+    /// A leader appends the difference to the log; any other replica ignores it (the node tells
+    /// the leader).
+    case presence(node: String, PresenceUpdate)
 }
 
 /// What the caller must do after an event, in order.
@@ -35,6 +40,10 @@ public enum GroupAction: Sendable, Hashable {
     /// Seqs `afterSeq + 1 ... throughSeq` were skipped by an operator's recovery: any message
     /// acked there was lost with the group's majority. The shell tells clients; none will exist.
     case lost(afterSeq: UInt64, throughSeq: UInt64)
+    /// Committed presence changes, in log order with the messages around them.
+    case presence([PresenceChange])
+    /// This replica learned the committed state from a snapshot: presence is now `table`.
+    case presenceTable(PresenceTable)
     /// The leader writes committed messages to the history cache (after commit, off the ack path).
     case persist([GroupChatMessage])
     case reply(request: UInt64, GroupReply)

@@ -12,6 +12,10 @@ extension GroupSimulation {
         var readIssuedAt: UInt64 = 0
         var attempt = 0
         var target: String?
+        /// Where the last attempt went, and the target of the last one that timed out (the
+        /// next attempt tries another).
+        var sentTo: String?
+        var silent: String?
         var deadline: UInt64 = 0
         /// Whether the current attempt got an answer (a timed-out one picks another target).
         var answered = false
@@ -92,14 +96,18 @@ extension GroupSimulation {
         } else if now < client.deadline {
             return
         } else if !client.answered {
-            client.target = nil  // timed out: the target may be gone, try another
+            // Timed out: the target may be gone or cut off, try another.
+            client.silent = client.sentTo
+            client.target = nil
         }
         if client.home != client.target, node(client.home).state == .crashed {
             client.home = roster.filter { node($0).state != .crashed }.randomElement(using: &rng) ?? client.home
         }
         let placement = placement(of: client.room)
-        let target = client.target ?? placement.randomElement(using: &rng) ?? client.home
+        let others = placement.filter { $0 != client.silent }
+        let target = client.target ?? (others.isEmpty ? placement : others).randomElement(using: &rng) ?? client.home
         client.attempt += 1
+        client.sentTo = target
         client.answered = false
         client.deadline = now + Self.clientTimeout
         clients[id] = client
@@ -114,6 +122,17 @@ extension GroupSimulation {
             trace?("\(now / 1_000_000) ms probe \(client.room) attempt \(client.attempt) \(client.home) -> \(target)")
         }
         hop(from: client.home, to: target, .request(to: target, room: client.room, event))
+        if presenceRng.chance(0.3) {
+            // The client's node tells the replica it believes leads who is present through it.
+            let users = ["ann", "bob", "cy"]
+            let update: PresenceUpdate =
+                switch presenceRng.between(0, 3) {
+                case 0: .join(users[Int(presenceRng.between(0, 2))])
+                case 1: .leave(users[Int(presenceRng.between(0, 2))])
+                default: .exactly(Set(users.filter { _ in presenceRng.chance(0.5) }))
+                }
+            hop(from: client.home, to: target, .request(to: target, room: client.room, .presence(node: client.home, update)))
+        }
         schedule(.clientWake(client: id), after: Self.clientTimeout)
     }
 

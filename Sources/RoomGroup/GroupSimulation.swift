@@ -82,6 +82,8 @@ public final class GroupSimulation {
     public internal(set) var checker = GroupChecker()
     public internal(set) var steps = 0
     var rng: SimRandom
+    /// Draws for presence only, so that adding them left every other draw of a seed as it was.
+    var presenceRng: SimRandom
     var heap = EventHeap<Event>()
     var nodes: [Node] = []
     var index: [String: Int] = [:]
@@ -129,6 +131,7 @@ public final class GroupSimulation {
     public init(configuration: Configuration, clients: Bool = true) {
         self.configuration = configuration
         rng = SimRandom(seed: configuration.seed)
+        presenceRng = SimRandom(seed: configuration.seed ^ 0x5052_4553_454E_4345)
         rooms = (0..<configuration.rooms).map { "room\($0)" }
         for i in 0..<(configuration.nodes + configuration.spares) {
             let node = Node(name: "n\(i)", boot: nextBoot)
@@ -259,12 +262,13 @@ public final class GroupSimulation {
             case .persist(let messages):
                 guard !storeDown, !rng.chance(configuration.storeLoss) else { break }
                 for message in messages { store[room, default: [:]][message.seq] = message }
-            case .commit, .lost:
+            case .commit, .lost, .presence, .presenceTable:
                 break
             }
         }
         checker.check(group, leaders: leaders(of: room))
         for action in actions { checker.checkDelivery(action, by: node.replica, room: room) }
+        checker.checkPresence(group, room: room)
     }
 
     func transmit(_ packet: GroupPacket, from: String, to: String) {

@@ -13,6 +13,8 @@ public struct LogEntry: Sendable, Hashable {
         /// An operator rebuilt the group from one surviving replica (`RoomGroup+Recovery`): the
         /// voters from here on, and seqs that may have been acked and lost, never reused.
         case recovery(Recovery)
+        /// Users arriving at or leaving nodes' presence (`PresenceTable`), applied in order.
+        case presence([PresenceChange])
     }
 
     public var epoch: Epoch
@@ -38,6 +40,11 @@ public struct LogEntry: Sendable, Hashable {
 
     public var recovery: Recovery? {
         if case .recovery(let recovery) = payload { return recovery }
+        return nil
+    }
+
+    public var presence: [PresenceChange]? {
+        if case .presence(let changes) = payload { return changes }
         return nil
     }
 

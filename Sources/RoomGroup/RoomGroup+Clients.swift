@@ -35,6 +35,18 @@ extension RoomGroup {
         advanceLeaderCommit(now: now, out: &out)
     }
 
+    /// A leader appends what `update` changes in `node`'s presence, judged against its whole
+    /// log (nothing when nothing changes). It needs no reply: the change takes effect for
+    /// clients when it commits (`.presence`).
+    mutating func clientPresence(node: String, _ update: PresenceUpdate, now: UInt64, out: inout [GroupAction]) {
+        guard let epoch = leadership?.epoch else { return }
+        let changes = presence.changes(node: node, update)
+        guard !changes.isEmpty else { return }
+        appendEntry(LogEntry(epoch: epoch, payload: .presence(changes)))
+        replicateToAll(now: now, out: &out)
+        advanceLeaderCommit(now: now, out: &out)
+    }
+
     /// Raft's read index: the leader confirms it still leads with one round of appends answered
     /// by a majority after the request, and (as a new leader) waits for its no-op to commit.
     mutating func clientRead(request: UInt64, now: UInt64, out: inout [GroupAction]) {

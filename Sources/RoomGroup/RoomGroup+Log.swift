@@ -22,6 +22,7 @@ extension RoomGroup {
     /// Appends one entry, keeping the seq and idempotency index up to date.
     mutating func appendEntry(_ entry: LogEntry) {
         log.append(entry)
+        if let changes = entry.presence { presence.apply(changes) }
         if let recovery = entry.recovery { lastSeq = max(lastSeq, recovery.resumeAfter) }
         if let message = entry.message {
             lastSeq = message.seq
@@ -46,10 +47,12 @@ extension RoomGroup {
         idIndex = [:]
         lastSeq = log.base.lastSeq
         lastTs = log.base.lastTs
+        presence = log.base.presence
         for recent in log.base.recent {
             idIndex[MessageKey(user: recent.user, id: recent.id)] = RecentID(index: log.baseIndex, seq: recent.seq)
         }
         for (offset, entry) in log.entries.enumerated() {
+            if let changes = entry.presence { presence.apply(changes) }
             if let recovery = entry.recovery { lastSeq = max(lastSeq, recovery.resumeAfter) }
             guard let message = entry.message else { continue }
             lastSeq = message.seq
@@ -93,6 +96,10 @@ extension RoomGroup {
                 flush()
                 out.append(.lost(afterSeq: recovery.lostAfter, throughSeq: recovery.resumeAfter))
             }
+            if let changes = entry.presence {
+                flush()
+                out.append(.presence(changes))
+            }
         }
         flush()
     }
@@ -122,6 +129,10 @@ extension RoomGroup {
         let recent = idIndex.filter { $0.value.index <= index && $0.value.seq > floor }
             .map { Snapshot.Recent(user: $0.key.user, id: $0.key.id, seq: $0.value.seq) }
             .sorted { $0.seq < $1.seq }
+        var presence = log.base.presence
+        for entry in log.entries(after: log.baseIndex, through: index) {
+            if let changes = entry.presence { presence.apply(changes) }
+        }
         var ts = log.base.lastTs
         for i in stride(from: index, to: log.baseIndex, by: -1) {
             if let message = log.entry(at: i)?.message {
@@ -131,7 +142,7 @@ extension RoomGroup {
         }
         return Snapshot(
             index: index, epoch: log.epoch(at: index) ?? .zero, config: config, configIndex: configIndex, lastSeq: seq,
-            lastTs: ts, recent: recent)
+            lastTs: ts, recent: recent, presence: presence)
     }
 
     /// Keeps at most about `2 × retainedEntries` committed entries: past that, everything committed
@@ -160,6 +171,7 @@ extension RoomGroup {
         if snapshot.index > commitIndex {
             commitIndex = snapshot.index
             if snapshot.lastSeq > before { out.append(.gap(afterSeq: before, throughSeq: snapshot.lastSeq)) }
+            out.append(.presenceTable(snapshot.presence))
         }
     }
 }

@@ -64,6 +64,8 @@ public struct RoomGroup: Sendable {
     var idIndex: [MessageKey: RecentID] = [:]
     var lastSeq: UInt64 = 0
     var lastTs: Int64 = 0
+    /// Presence after every entry of the log (committed or not).
+    var presence = PresenceTable()
     /// Set if this replica ever had to drop a committed entry (never should).
     public internal(set) var safetyBreach: String?
 
@@ -149,6 +151,8 @@ public struct RoomGroup: Sendable {
         case .retire:
             retired = true
             stepDown(out: &out, now: now)
+        case .presence(let node, let update):
+            clientPresence(node: node, update, now: now, out: &out)
         }
         if leadership != nil {
             reconfigure(now: now, out: &out)

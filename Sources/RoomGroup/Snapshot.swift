@@ -30,9 +30,12 @@ public struct Snapshot: Sendable, Hashable {
     public var lastTs: Int64
     /// The window's messages at or below `index`, in seq order.
     public var recent: [Recent]
+    /// Presence at `index`.
+    public var presence: PresenceTable
 
     public init(
-        index: Int, epoch: Epoch, config: GroupConfig?, configIndex: Int, lastSeq: UInt64, lastTs: Int64, recent: [Recent]
+        index: Int, epoch: Epoch, config: GroupConfig?, configIndex: Int, lastSeq: UInt64, lastTs: Int64, recent: [Recent],
+        presence: PresenceTable = PresenceTable()
     ) {
         self.index = index
         self.epoch = epoch
@@ -41,6 +44,7 @@ public struct Snapshot: Sendable, Hashable {
         self.lastSeq = lastSeq
         self.lastTs = lastTs
         self.recent = recent
+        self.presence = presence
     }
 
     /// The state before the first entry.

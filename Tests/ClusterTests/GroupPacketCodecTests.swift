@@ -18,10 +18,15 @@ struct GroupPacketCodecTests {
         LogEntry(epoch: epoch, payload: .noop),
         LogEntry(epoch: epoch, payload: .message(message)),
         LogEntry(epoch: epoch, payload: .recovery(Recovery(config: GroupConfig(voters: [b]), lostAfter: 41, resumeAfter: 91))),
+        LogEntry(
+            epoch: epoch,
+            payload: .presence([
+                PresenceChange(node: "n1", user: "zoë", present: true), PresenceChange(node: "nœud-2", user: "", present: false),
+            ])),
     ]
     static let snapshot = Snapshot(
         index: 1 << 40, epoch: epoch, config: GroupConfig(voters: [a]), configIndex: 5, lastSeq: 40, lastTs: 1_700_000_000_000,
-        recent: [Snapshot.Recent(user: "u", id: "i", seq: 40)])
+        recent: [Snapshot.Recent(user: "u", id: "i", seq: 40)], presence: PresenceTable(["n1": ["ann", "bob"], "n2": ["ann"]]))
 
     static let packets: [GroupPacket] = [
         GroupPacket(room: "room", from: a, message: .prepare(epoch: epoch, from: 3, voters: [a, b])),

@@ -7,7 +7,7 @@ import Testing
 /// and operator recovery of groups that lost their majority), checked after every step. The
 /// simulation is deterministic: a seed that fails here fails the same way in
 /// `group-sim --seed S`.
-@Suite("Room groups under random faults", .timeLimit(.minutes(3)))
+@Suite("Room groups under random faults", .timeLimit(.minutes(5)))
 struct SeedSweepTests {
     /// Runs seeds `range` with a smaller configuration than `group-sim` (one chaos round).
     static func sweep(_ range: Range<UInt64>) async -> (safety: [String], progress: [String]) {

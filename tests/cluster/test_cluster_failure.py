@@ -54,6 +54,21 @@ def world(cluster_factory, module_redis):
     ghost.join(ghost_room)
     p = watcher.wait_for("presence", lambda f: f.get("user") == ghost.user and f.get("event") == "join", timeout=5)
     assert p["members"] == 2, p
+    # a user on the victim in a room the victim leads: only the group's replicated presence
+    # tells the next leader that this user was there
+    # (watchers on both survivors: whichever subscribes to the new leader first must not see the
+    # other's user leave and come back)
+    led_room = victim_rooms[1]
+    led_watchers = [n1.client(unique("lwatch1")), n2.client(unique("lwatch2"))]
+    for w in led_watchers:
+        w.join(led_room)
+    led_ghost = n3.client(unique("lghost"))
+    led_ghost.join(led_room)
+    for w in led_watchers:
+        p = w.wait_for("presence", lambda f: f.get("user") == led_ghost.user and f.get("event") == "join", timeout=5)
+        assert p["members"] == 3, p
+    for w in led_watchers:
+        w.poll("presence", timeout=0.3)  # only what follows the kill counts below
 
     acked: dict[str, list[tuple[int, str]]] = {r: [] for r in rooms}
     senders = [n1, n2, n3]
@@ -75,9 +90,9 @@ def world(cluster_factory, module_redis):
     print(f"killed {VICTIM} (pid {n3.proc.pid}); it owned {len(victim_rooms)} of {len(rooms)} rooms")
     state = dict(cluster=c, rooms=rooms, owner=owner, victim_rooms=victim_rooms, other_rooms=other_rooms,
                  acked=acked, subs=subs, sub_room=sub_room, watcher=watcher, ghost=ghost, ghost_room=ghost_room,
-                 t_kill=t_kill, recovered={})
+                 led_room=led_room, led_watchers=led_watchers, led_ghost=led_ghost, t_kill=t_kill, recovered={})
     yield state
-    for cl in list(subs.values()) + [watcher, ghost]:
+    for cl in list(subs.values()) + [watcher, ghost, led_ghost] + led_watchers:
         cl.close()
 
 
@@ -244,6 +259,25 @@ def test_dead_nodes_users_leave_presence(world):
     for nid in SURVIVORS:
         info = c[nid].get(f"/rooms/{room}").json()
         assert info["members"] == [watcher.user], f"GET /rooms/{room} on {nid} after the death: {info}"
+
+
+def test_dead_leaders_users_leave_presence(world):
+    """The victim led the room and its user was there: the next leader knows (presence is in the
+    room's replicated log), so the watcher on a survivor sees that user leave, and nothing else
+    (its own presence does not flap while its node subscribes to the new leader)."""
+    wait_victim_dead(world)
+    c = world["cluster"]
+    room, watchers, ghost = world["led_room"], world["led_watchers"], world["led_ghost"]
+    for w in watchers:
+        p = w.wait_for("presence", lambda f: f.get("room") == room and f.get("user") == ghost.user
+                       and f.get("event") == "leave", timeout=15)
+        assert p["members"] == 2, f"presence leave of the dead leader's user, seen by {w.user}: {p}"
+    for w in watchers:
+        others = w.poll("presence", timeout=1.0)
+        assert others == [], f"{w.user} saw presence events besides the dead user's leave: {others}"
+    for nid in SURVIVORS:
+        info = c[nid].get(f"/rooms/{room}").json()
+        assert info["members"] == sorted(w.user for w in watchers), f"GET /rooms/{room} on {nid} after the death: {info}"
 
 
 def test_restarted_node_rejoins_and_takes_its_rooms_back(world):

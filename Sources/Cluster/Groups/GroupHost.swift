@@ -156,6 +156,15 @@ public final class GroupHost: Sendable {
         request(room) { .readBarrier(request: $0) }
     }
 
+    /// `node`'s users in `room` changed; the leader logs the difference (no answer: it takes
+    /// effect for clients when it commits).
+    public func presence(room: String, node: String, _ update: PresenceUpdate) {
+        eventLoop.execute {
+            guard !self.state.value.closed, self.state.value.groups[room] != nil else { return }
+            self.handle(room, .presence(node: node, update))
+        }
+    }
+
     /// `chat-node rooms recover`: rebuilds a group that lost its majority from this replica.
     public func recover(room: String, store: [GroupChatMessage], skip: UInt64) -> EventLoopFuture<GroupReply> {
         request(room) { .recover(request: $0, store: store, skip: skip) }
@@ -263,6 +272,10 @@ public final class GroupHost: Sendable {
                 sinks.deliver(room, .gap(afterSeq: after, throughSeq: through))
             case .lost(let after, let through):
                 sinks.deliver(room, .lost(afterSeq: after, throughSeq: through))
+            case .presence(let changes):
+                sinks.deliver(room, .presence(changes))
+            case .presenceTable(let table):
+                sinks.deliver(room, .presenceTable(table))
             case .persist(let messages):
                 sinks.persist(room, messages)
             case .reply(let request, let reply):
@@ -312,4 +325,8 @@ public enum GroupDelivery: Sendable, Hashable {
     case gap(afterSeq: UInt64, throughSeq: UInt64)
     /// Skipped by a recovery: these seqs will never name a message.
     case lost(afterSeq: UInt64, throughSeq: UInt64)
+    /// Committed presence changes (`PresenceTable`), in log order with the messages.
+    case presence([PresenceChange])
+    /// Presence as a snapshot this replica installed says (replaces what it had).
+    case presenceTable(PresenceTable)
 }

@@ -10,15 +10,18 @@ import Synchronization
 /// loop only, in the order `GroupHost` reports, so a reply to a join always precedes the
 /// messages committed after its snapshot.
 ///
-/// Presence is soft state at the leader: a new leader starts with none, and the nodes with
-/// clients in the room rebuild it when they subscribe there again (`resubscribe` carries their
-/// sessions).
+/// Presence is replicated: the leader's sessions are soft state (a new leader starts with none
+/// and the nodes rebuild them when they subscribe there again), but which users are present
+/// through which node goes through the room's log (`OwnedRoom+GroupPresence`), so every replica
+/// knows it and a new leader removes the users of nodes that are gone.
 final class GroupHubs: Sendable {
     let loop: any EventLoop
     let configuration: RoomStateMachine.Configuration
     private let rooms: NIOLoopBoundBox<[String: OwnedRoom]>
     /// Rooms this node leads now (for `/cluster` and `stats`).
     let leading = Atomic<Int>(0)
+    /// Where a leading hub sends its nodes' presence changes (the host; set once it exists).
+    private let proposePresence = Mutex<(@Sendable (_ room: String, _ node: String, PresenceUpdate) -> Void)?>(nil)
 
     init(loop: any EventLoop, configuration: RoomStateMachine.Configuration) {
         self.loop = loop
@@ -30,8 +33,14 @@ final class GroupHubs: Sendable {
     func hub(_ room: String) -> OwnedRoom {
         if let hub = rooms.value[room] { return hub }
         let hub = OwnedRoom(name: room, machine: RoomStateMachine(room: room, configuration: configuration), epoch: 0, sessions: [])
+        hub.presenceSink = { [weak self] node, update in self?.proposePresence.withLock { $0 }?(room, node, update) }
         rooms.value[room] = hub
         return hub
+    }
+
+    /// Connects the hubs to the host their presence changes go to.
+    func connect(presence: @escaping @Sendable (_ room: String, _ node: String, PresenceUpdate) -> Void) {
+        proposePresence.withLock { $0 = presence }
     }
 
     func existing(_ room: String) -> OwnedRoom? { rooms.value[room] }
@@ -63,25 +72,33 @@ final class GroupHubs: Sendable {
             // Committed seqs this replica has no text for (received in a snapshot, or skipped by
             // a recovery): the buffer restarts after them; older pages come from the store.
             if through > hub.machine.lastSeq { restart(hub, after: through) }
+        case .presence(let changes):
+            hub.applyCommittedPresence(changes)
+        case .presenceTable(let table):
+            hub.resetCommittedPresence(table)
         }
     }
 
     /// This replica started or stopped leading `room`. A leader that stops tells its
     /// subscribed nodes (`moved`: they subscribe again wherever the room is led now) and
-    /// forgets them and their sessions.
+    /// forgets them and their sessions (presence itself stays: it is the group's).
     func leadingChanged(_ room: String, _ leads: Bool) {
         leading.add(leads ? 1 : -1, ordering: .relaxed)
-        guard !leads, let hub = rooms.value[room] else { return }
+        if leads {
+            hub(room).leadingSince = .now()
+            return
+        }
+        guard let hub = rooms.value[room] else { return }
+        hub.leadingSince = nil
         hub.push(.moved(room: room))
         hub.subscribers = [:]
         hub.sessions = SessionTable([])
         hub.boots = [:]
-        hub.machine.setMembers([:])
     }
 
     private func restart(_ hub: OwnedRoom, after seq: UInt64) {
         let snapshot = RoomStateMachine.Snapshot(lastSeq: seq, lastTimestamp: 0, log: [], recentIDs: [])
         hub.machine = RoomStateMachine(room: hub.name, configuration: configuration, snapshot: snapshot)
-        hub.machine.setMembers(hub.sessions.perUser)
+        hub.machine.setMembers(hub.committedPresence.perUser)
     }
 }

@@ -10,6 +10,8 @@ extension ByteBuffer {
     static let maxGroupEntries: UInt32 = 100_000
     static let maxGroupVoters: UInt32 = 64
     static let maxRecentIDs: UInt32 = 1_000_000
+    /// Most presence changes one entry, or users and nodes one snapshot, may carry.
+    static let maxPresence: UInt32 = 1_000_000
 
     mutating func writeGroupPacket(_ packet: GroupPacket) {
         writeField(packet.room)
@@ -157,6 +159,14 @@ extension ByteBuffer {
                 writeReplicas(recovery.config.voters)
                 writeInteger(recovery.lostAfter)
                 writeInteger(recovery.resumeAfter)
+            case .presence(let changes):
+                writeInteger(UInt8(4))
+                writeInteger(UInt32(changes.count))
+                for change in changes {
+                    writeField(change.node)
+                    writeField(change.user)
+                    writeInteger(UInt8(change.present ? 1 : 0))
+                }
             }
         }
     }
@@ -176,6 +186,14 @@ extension ByteBuffer {
             case 3:
                 payload = .recovery(
                     Recovery(config: GroupConfig(voters: try readReplicas()), lostAfter: try readU64(), resumeAfter: try readU64()))
+            case 4:
+                let count = try readU32()
+                guard count <= Self.maxPresence else { throw InternalFrameError(description: "too many presence changes") }
+                var changes: [PresenceChange] = []
+                for _ in 0..<count {
+                    changes.append(PresenceChange(node: try readString(), user: try readString(), present: try readFlag()))
+                }
+                payload = .presence(changes)
             default: throw InternalFrameError(description: "unknown log entry")
             }
             entries.append(LogEntry(epoch: epoch, payload: payload))
@@ -206,6 +224,14 @@ extension ByteBuffer {
             writeField(recent.id)
             writeInteger(recent.seq)
         }
+        let nodes = snapshot.presence.nodes
+        writeInteger(UInt32(nodes.count))
+        for node in nodes {
+            let users = snapshot.presence.users(at: node).sorted()
+            writeField(node)
+            writeInteger(UInt32(users.count))
+            for user in users { writeField(user) }
+        }
     }
 
     mutating func readOptionalSnapshot() throws -> Snapshot? {
@@ -220,8 +246,20 @@ extension ByteBuffer {
         guard count <= Self.maxRecentIDs else { throw InternalFrameError(description: "too many recent ids") }
         var recent: [Snapshot.Recent] = []
         for _ in 0..<count { recent.append(Snapshot.Recent(user: try readString(), id: try readString(), seq: try readU64())) }
+        let nodes = try readU32()
+        guard nodes <= Self.maxPresence else { throw InternalFrameError(description: "too many presence nodes") }
+        var presence: [String: Set<String>] = [:]
+        for _ in 0..<nodes {
+            let node = try readString()
+            let users = try readU32()
+            guard users <= Self.maxPresence else { throw InternalFrameError(description: "too many present users") }
+            var set = Set<String>()
+            for _ in 0..<users { set.insert(try readString()) }
+            presence[node] = set
+        }
         guard configIndex <= index else { throw InternalFrameError(description: "snapshot configuration after its index") }
         return Snapshot(
-            index: index, epoch: epoch, config: config, configIndex: configIndex, lastSeq: lastSeq, lastTs: lastTs, recent: recent)
+            index: index, epoch: epoch, config: config, configIndex: configIndex, lastSeq: lastSeq, lastTs: lastTs, recent: recent,
+            presence: PresenceTable(presence))
     }
 }

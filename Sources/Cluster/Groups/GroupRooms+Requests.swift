@@ -48,9 +48,9 @@ extension GroupRooms {
         }
     }
 
-    /// A session leaves. Presence is soft state at the leader: a leave that finds no leader
-    /// here is sent on to the leader this replica knows, or dropped (a new leader rebuilds
-    /// presence from the nodes' resubscriptions).
+    /// A session leaves. A leave that finds no leader here is sent on to the leader this
+    /// replica knows, or dropped: the node's next subscription carries its sessions, and a new
+    /// leader removes the users of a node that does not subscribe again (`sweepSessions`).
     func leave(room: String, user: String, node: String) async throws {
         let hint: String? = try await hubs.loop.submit { [host, hubs] in
             if host.leads(room) {

@@ -71,6 +71,7 @@ public final class GroupRooms: Sendable {
                     for message in messages { history.append(ChatMessage(room: room, message)) }
                 },
                 leading: { room, leads in hubs.leadingChanged(room, leads) }))
+        hubs.connect { [host] room, node, update in host.presence(room: room, node: node, update) }
     }
 
     /// What this node's replica of `room` says (nil: it holds none).
@@ -124,24 +125,38 @@ public final class GroupRooms: Sendable {
         }
     }
 
-    /// `node` is no longer a member: its sessions leave every room this node leads.
+    /// `node` is no longer a member: its users leave every room this node leads (a follower's
+    /// proposal is ignored by its group; the leader makes its own).
     func nodeGone(_ node: String) {
         hubs.loop.execute { [hubs] in
-            for hub in hubs.all where hub.subscribers[node] != nil || hub.sessions[node] != nil {
+            for hub in hubs.all
+            where hub.subscribers[node] != nil || hub.sessions[node] != nil || !hub.committedPresence.users(at: node).isEmpty {
                 hub.subscribers[node] = nil
                 hub.dropSessions(of: node)
             }
         }
     }
 
-    /// Drops the sessions of nodes that `isGone`, and of earlier processes of restarted nodes.
+    /// How long a new leader waits for a node whose users presence lists to subscribe again
+    /// before it removes them: a node that is alive but kept no session in the room (its users
+    /// left while the room had no leader) never subscribes again.
+    static let resubscribeGrace: TimeAmount = .seconds(10)
+
+    /// Drops the sessions of nodes that `isGone`, and of earlier processes of restarted nodes;
+    /// at a leader, also the presence of nodes that are gone or did not subscribe again within
+    /// `resubscribeGrace` of its taking over.
     func sweepSessions(isGone: @escaping @Sendable (String) -> Bool) {
-        hubs.loop.execute { [hubs, bootOf] in
+        hubs.loop.execute { [hubs, host, bootOf] in
+            let now = NIODeadline.now()
             for hub in hubs.all {
                 for node in hub.sessions.keys.sorted() {
                     let current = bootOf(node)
                     let restarted = !current.isEmpty && hub.boots[node].map { $0 != current } == true
                     if isGone(node) || restarted { hub.dropSessions(of: node) }
+                }
+                guard let since = hub.leadingSince, host.leads(hub.name) else { continue }
+                for node in hub.committedPresence.nodes where hub.sessions[node] == nil {
+                    if isGone(node) || now - since >= Self.resubscribeGrace { hub.dropSessions(of: node) }
                 }
             }
         }
