@@ -19,12 +19,12 @@ extension ChatCluster {
             replicationFactor: configuration.replicationFactor, virtualNodes: configuration.virtualNodes,
             configuration: roomConfiguration, history: history, logger: logger, wallClock: now,
             send: { node, packets in peers.link(to: node)?.send(.group(packets)) },
-            probe: { node, room in
+            probe: { node, room, voters in
                 guard let link = peers.link(to: node),
-                    case .groupProbeReply(_, let holds) = try? await link.request(
-                        timeout: .milliseconds(500), { .groupProbe(corr: $0, room: room) })
+                    case .groupProbeReply(_, let answer) = try? await link.request(
+                        timeout: .milliseconds(500), { .groupProbe(corr: $0, room: room, voters: voters) })
                 else { return nil }
-                return holds
+                return answer
             },
             bootOf: { node in peers.boots.withLock { $0[node] } ?? "" })
     }

@@ -24,8 +24,8 @@ extension ChatCluster {
         case .join(let c, let r, _, _), .leave(let c, let r, _), .send(let c, let r, _, _, _), .history(let c, let r, _, _, _),
             .info(let c, let r), .resubscribe(let c, let r, _, _):
             (corr, room) = (c, r)
-        case .groupProbe(let c, let r):
-            subscriber.push(.groupProbeReply(corr: c, holds: await groups?.holds(r) ?? false))
+        case .groupProbe(let c, let r, let voters):
+            subscriber.push(.groupProbeReply(corr: c, await groups?.probeAnswer(r, voters: voters) ?? .disagrees))
             return
         case .stats, .replicate, .claim:
             if let reply = answerInline(frame, from: subscriber) { subscriber.push(reply) }

@@ -116,14 +116,15 @@ extension InternalFrame {
         case .identify(let boot):
             buffer.writeInteger(Tag.identify.rawValue)
             buffer.writeField(boot)
-        case .groupProbe(let corr, let room):
+        case .groupProbe(let corr, let room, let voters):
             buffer.writeInteger(Tag.groupProbe.rawValue)
             buffer.writeInteger(corr)
             buffer.writeField(room)
-        case .groupProbeReply(let corr, let holds):
+            buffer.writeReplicas(voters)
+        case .groupProbeReply(let corr, let answer):
             buffer.writeInteger(Tag.groupProbeReply.rawValue)
             buffer.writeInteger(corr)
-            buffer.writeInteger(UInt8(holds ? 1 : 0))
+            buffer.writeInteger(answer.rawValue)
         case .group(let packets):
             buffer.writeInteger(Tag.group.rawValue)
             buffer.writeInteger(UInt32(packets.count))
@@ -219,9 +220,13 @@ extension InternalFrame {
         case .identify:
             frame = .identify(boot: try buffer.readString())
         case .groupProbe:
-            frame = .groupProbe(corr: try buffer.readU64(), room: try buffer.readString())
+            frame = .groupProbe(corr: try buffer.readU64(), room: try buffer.readString(), voters: try buffer.readReplicas())
         case .groupProbeReply:
-            frame = .groupProbeReply(corr: try buffer.readU64(), holds: try buffer.readU8() == 1)
+            let corr = try buffer.readU64()
+            guard let answer = InternalFrame.GroupProbeAnswer(rawValue: try buffer.readU8()) else {
+                throw InternalFrameError(description: "unknown probe answer")
+            }
+            frame = .groupProbeReply(corr: corr, answer)
         case .group:
             let count = try buffer.readU32()
             guard count <= ByteBuffer.maxGroupEntries else { throw InternalFrameError(description: "too many group packets") }

@@ -60,8 +60,21 @@ public enum InternalFrame: Sendable, Hashable {
     case group([GroupPacket])
     /// A node about to create a room's group asks a member of the room's placement whether it
     /// holds anything of the room (`GroupRooms`): a room some replica holds is never created anew.
-    case groupProbe(corr: UInt64, room: String)
-    case groupProbeReply(corr: UInt64, holds: Bool)
+    /// `voters` is the genesis the creator would give it, which the member checks against its own
+    /// view of the roster.
+    case groupProbe(corr: UInt64, room: String, voters: [ReplicaID])
+    case groupProbeReply(corr: UInt64, GroupProbeAnswer)
+
+    /// A member's answer to a creator's `groupProbe`.
+    public enum GroupProbeAnswer: UInt8, Sendable, Hashable {
+        /// It holds nothing of the room and would make the same genesis.
+        case agrees = 0
+        /// It holds the room: nobody creates it; the asker learns it from its leader.
+        case holds = 1
+        /// It holds nothing, but its roster gives the room other replicas (a join, leave or
+        /// removal has not reached both yet): nobody creates the room until they agree.
+        case disagrees = 2
+    }
 
     /// The correlation id of a reply, nil for other frames.
     public var replyCorrelation: UInt64? {

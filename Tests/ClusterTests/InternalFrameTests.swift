@@ -1,5 +1,6 @@
 import ChatCore
 import NIOCore
+import RoomGroup
 import Testing
 
 @testable import Cluster
@@ -21,8 +22,9 @@ struct InternalFrameTests {
         .info(corr: 6, room: "r"),
         .resubscribe(corr: 7, room: "r", since: 3, sessions: [UserSessions(user: "a", count: 2)]),
         .stats(corr: 8),
-        .groupProbe(corr: 9, room: "lobby"),
-        .groupProbeReply(corr: 9, holds: true),
+        .groupProbe(corr: 9, room: "lobby", voters: [ReplicaID(node: "n1", boot: 3), ReplicaID(node: "n2", boot: .max)]),
+        .groupProbeReply(corr: 9, .holds),
+        .groupProbeReply(corr: 10, .disagrees),
         .joinReply(corr: 9, snapshot: snapshot),
         .sendReply(corr: 10, seq: 11, duplicate: true),
         .messagesReply(corr: 12, snapshot: RoomSnapshot(seq: 0, messages: [], members: [], truncated: false)),

@@ -166,46 +166,57 @@ extension GroupRooms {
     /// Makes sure this node has a replica of `room`, creating the room's group if this node is
     /// the first live member of its placement and no member holds it.
     ///
-    /// The creator asks every other member of the placement (`probe`). If one holds the room,
-    /// this node starts an empty replica and learns the room from its leader. If a majority
-    /// (this node included) answers that they hold nothing, nobody can have acked a message of
-    /// it, and this node starts the group with the placement as its voters and the history
-    /// store's last seq as the seq to continue after (so no stored seq is given again).
-    /// Otherwise the request waits (`unavailable`, passing).
+    /// The creator asks every other member of the placement (`probe`), offering the genesis its
+    /// roster gives (the placement's current processes). If one holds the room, this node starts
+    /// an empty replica and learns the room from its leader. It creates the group only if every
+    /// member gossip says is alive answered, none of them holds it or computes another genesis,
+    /// and a majority (this node included) agrees: then nobody can have acked a message of it,
+    /// and the group starts with the history store's last seq as the seq to continue after (so
+    /// no stored seq is given again). Otherwise the request waits (`unavailable`, passing).
     ///
-    /// Known gap: two nodes that both believe they are the first live member (their gossip
-    /// views differ for a moment) and probe before either created can both create the group;
-    /// the one whose genesis a majority takes wins, and the other's leader never reaches a
-    /// majority. Issue 10 tracks closing it by creating groups through the roster.
+    /// Two creators with the same roster make the same genesis (the same group created twice
+    /// is the same group). Creators whose rosters differ (a join, leave or removal in flight)
+    /// would make two groups; a member sees one roster at a time and disagrees with the other,
+    /// and every live member must answer, so both succeed only if each creator's gossip also
+    /// believes dead a member the other one counted: a partition during a roster change and
+    /// the room's first request on both sides. Closing that too needs the roster itself agreed
+    /// through a log (issue 10).
     func ensureReplica(_ room: String) async throws {
         if replicas.withLock({ $0.contains(room) }) { return }
         if try await host.hasReplica(room).get() {
             replicas.withLock { _ = $0.insert(room) }
             return
         }
-        let (placement, first, boots) = roster.withLock { ($0.placement(of: room), $0.firstLive(of: room), $0.boots) }
+        let (placement, first, genesis, live) = roster.withLock {
+            ($0.placement(of: room), $0.firstLive(of: room), $0.genesis(of: room), $0.live)
+        }
         guard let first else {
             throw ProtocolError(.unavailable, "no replica of room \(room) is reachable from \(nodeID)", passesSoon: false)
         }
         guard first == nodeID else { throw NotLeaderError(hint: first) }
-        var holders = 0
-        var empty = 1
-        await withTaskGroup(of: Bool?.self) { group in
+        let offered = genesis ?? []
+        var answers: [String: InternalFrame.GroupProbeAnswer] = [:]
+        await withTaskGroup(of: (String, InternalFrame.GroupProbeAnswer?).self) { group in
             for node in placement where node != nodeID {
-                group.addTask { [probe] in await probe(node, room) }
+                group.addTask { [probe] in (node, await probe(node, room, offered)) }
             }
-            for await answer in group {
-                if answer == true { holders += 1 } else if answer == false { empty += 1 }
-            }
+            for await (node, answer) in group { answers[node] = answer }
         }
-        if holders > 0 {
+        if answers.values.contains(.holds) {
             host.open(room, genesis: nil, placement: placement)
             return
         }
-        let voters = placement.compactMap { node in boots[node].map { ReplicaID(node: node, boot: $0) } }
-        guard empty * 2 > placement.count, voters.count == placement.count else {
-            throw ProtocolError(.unavailable, "cannot reach a majority of room \(room)'s replicas to create it; retry")
+        let agreeing = 1 + answers.values.filter { $0 == .agrees }.count
+        let silent = placement.filter { $0 != nodeID && answers[$0] == nil && live.contains($0) }
+        let disagreeing = answers.filter { $0.value == .disagrees }.keys.sorted()
+        guard let genesis, disagreeing.isEmpty, silent.isEmpty, agreeing * 2 > placement.count else {
+            let why =
+                !disagreeing.isEmpty
+                ? "\(disagreeing.joined(separator: ", ")) see other replicas for it (the roster is changing)"
+                : !silent.isEmpty ? "\(silent.joined(separator: ", ")) did not answer" : "a majority of its replicas is not reachable"
+            throw ProtocolError(.unavailable, "cannot create room \(room) yet: \(why); retry")
         }
+        let voters = genesis
         let stored: [ChatMessage]
         do {
             stored = try await history.load(room: room, limit: hubs.configuration.logCapacity)

@@ -31,8 +31,9 @@ public final class GroupRooms: Sendable {
     /// Rooms this node's host has a replica of (a host never drops one), so that a request for
     /// them goes to the host's loop once, not first to ask whether the replica exists.
     let replicas = Mutex<Set<String>>([])
-    /// Asks `node` whether it holds anything of `room` (nil: no answer).
-    let probe: @Sendable (_ node: String, _ room: String) async -> Bool?
+    /// Asks `node` whether it holds anything of `room`, offering the genesis `voters` (nil: no
+    /// answer).
+    let probe: @Sendable (_ node: String, _ room: String, _ voters: [ReplicaID]) async -> InternalFrame.GroupProbeAnswer?
     /// The boot id of a member's current process ("" when unknown).
     let bootOf: @Sendable (String) -> String
 
@@ -41,7 +42,7 @@ public final class GroupRooms: Sendable {
         configuration: RoomStateMachine.Configuration, history: any HistoryStore, logger: Logger,
         wallClock: @Sendable () -> Int64,
         send: @escaping @Sendable (String, [GroupPacket]) -> Void,
-        probe: @escaping @Sendable (String, String) async -> Bool?,
+        probe: @escaping @Sendable (String, String, [ReplicaID]) async -> InternalFrame.GroupProbeAnswer?,
         bootOf: @escaping @Sendable (String) -> String
     ) {
         nodeID = me.node
@@ -106,9 +107,11 @@ public final class GroupRooms: Sendable {
     /// Packets from another node's replicas.
     func receive(_ packets: [GroupPacket]) { host.receive(packets) }
 
-    /// Whether this node holds anything of `room` (a creator's probe).
-    func holds(_ room: String) async -> Bool {
-        (try? await host.holds(room).get()) ?? false
+    /// The answer to a creator's probe: whether this node holds anything of `room`, and if not,
+    /// whether its own roster gives the room the same genesis `voters`.
+    func probeAnswer(_ room: String, voters: [ReplicaID]) async -> InternalFrame.GroupProbeAnswer {
+        if (try? await host.holds(room).get()) ?? false { return .holds }
+        return roster.withLock { $0.genesis(of: room) } == voters ? .agrees : .disagrees
     }
 
     /// A graceful shutdown: every replica here stops leading and never campaigns again.

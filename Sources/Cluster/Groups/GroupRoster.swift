@@ -26,6 +26,15 @@ struct GroupRoster: Sendable {
         placement(of: room).first { live.contains($0) }
     }
 
+    /// The voters a creator gives `room`'s new group: its placement's current processes (nil
+    /// while a member's boot id is unknown). Two nodes whose rosters differ compute different
+    /// ones, and neither creates the room until they agree (`GroupRooms.ensureReplica`).
+    func genesis(of room: String) -> [ReplicaID]? {
+        let placement = placement(of: room)
+        let voters = placement.compactMap { node in boots[node].map { ReplicaID(node: node, boot: $0) } }
+        return voters.count == placement.count ? voters : nil
+    }
+
     /// The incarnations gossip believes alive (`GroupHost.liveness`).
     var liveReplicas: Set<ReplicaID> {
         Set(live.compactMap { node in boots[node].map { ReplicaID(node: node, boot: $0) } })
