@@ -96,3 +96,10 @@ extension GroupRooms {
         update(roster: members, live: live, boots: boots)
     }
 }
+
+extension ChatCluster {
+    /// Where internal links run: on the groups' event loop in groups mode, so that a packet
+    /// between a link and the room groups never changes threads (a replication round trip
+    /// crossed threads four times otherwise); on the node's group in successor mode.
+    var linkLoops: any EventLoopGroup { groups?.hubs.loop ?? group }
+}

@@ -1,5 +1,8 @@
 import ChatCore
+import Metrics
+import NIOCore
 import Ring
+import RoomGroup
 
 /// Requests from other nodes, for rooms this node owns.
 extension ChatCluster {
@@ -12,6 +15,33 @@ extension ChatCluster {
         case .claim(let corr, let room): .claimReply(corr: corr, owner.answerClaim(room: room, claimer: subscriber.nodeID))
         default: nil
         }
+    }
+
+    /// Starts a forwarded send for a room whose group this node has a replica of without a task:
+    /// the group answers on its event loop (which runs the links too), and the reply is written
+    /// from there. Anything but an ack is turned into its error by the task path.
+    func startInline(_ frame: InternalFrame, from subscriber: RemoteSubscriber) -> Bool {
+        guard case .send(let corr, let room, let user, let id, let text) = frame, let groups,
+            let reply = groups.sendIfHeld(room: room, user: user, id: id, text: text)
+        else { return false }
+        reply.whenSuccess { [self] answer in
+            switch answer {
+            case .acked(let seq):
+                subscriber.push(.sendReply(corr: corr, seq: seq, duplicate: false))
+            case .duplicate(let seq):
+                ClusterMetrics.duplicates.increment()
+                subscriber.push(.sendReply(corr: corr, seq: seq, duplicate: true))
+            default:
+                Task {
+                    do {
+                        throw try await groups.refusal(answer, room: room)
+                    } catch {
+                        pushError(error, corr: corr, to: subscriber)
+                    }
+                }
+            }
+        }
+        return true
     }
 
     /// Answers one request from `subscriber`'s node. A request for a room this node does not own
@@ -64,12 +94,20 @@ extension ChatCluster {
             default:
                 break
             }
-        } catch let error as NotLeaderError {
+        } catch {
+            pushError(error, corr: corr, to: subscriber)
+        }
+    }
+
+    /// The error frame that answers request `corr` for `error`.
+    func pushError(_ error: any Error, corr: UInt64, to subscriber: RemoteSubscriber) {
+        switch error {
+        case let error as NotLeaderError:
             subscriber.push(.error(corr: corr, code: NotLeaderError.code, message: error.hint))
-        } catch let error as ProtocolError {
+        case let error as ProtocolError:
             let code = error.code == .unavailable && !error.passesSoon ? ChatCluster.lastingUnavailable : error.code.rawValue
             subscriber.push(.error(corr: corr, code: code, message: error.message))
-        } catch {
+        default:
             subscriber.push(.error(corr: corr, code: ErrorCode.internal.rawValue, message: "\(error)"))
         }
     }

@@ -133,6 +133,7 @@ public final class ChatCluster: Service, Sendable {
             nodeID: nodeID, secret: configuration.secret, logger: logger,
             serve: { [self] frame, subscriber in await serve(frame, from: subscriber) },
             answerInline: { [self] frame, subscriber in answerInline(frame, from: subscriber) },
+            startInline: { [self] frame, subscriber in startInline(frame, from: subscriber) },
             closed: { [self] subscriber in
                 owner.unsubscribe(subscriber)
                 groups?.unsubscribe(subscriber)
@@ -140,7 +141,7 @@ public final class ChatCluster: Service, Sendable {
             group: { [groups] packets in groups?.receive(packets) })
         state.withLock { $0.linkServer = server }
         let addresses = configuration.addresses
-        let serverChannel = try await server.bind(host: addresses.links.bind, port: configuration.internalPort, group: group)
+        let serverChannel = try await server.bind(host: addresses.links.bind, port: configuration.internalPort, group: linkLoops)
         let internalPort = serverChannel.localAddress?.port ?? configuration.internalPort
         // "host" is where links connect to; "clientHost" is shown by /cluster.
         var metadata = [
@@ -284,7 +285,7 @@ public final class ChatCluster: Service, Sendable {
                     let port = member.metadata["internalPort"].flatMap(Int.init)
                 else { continue }
                 let link = PeerLink(
-                    peerID: id, host: host, port: port, nodeID: nodeID, boot: bootID, secret: configuration.secret, group: group,
+                    peerID: id, host: host, port: port, nodeID: nodeID, boot: bootID, secret: configuration.secret, group: linkLoops,
                     logger: logger,
                     onPush: { [self] frame in handlePush(frame, from: id) },
                     onReady: { [self] _ in

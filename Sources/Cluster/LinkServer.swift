@@ -14,6 +14,7 @@ final class LinkServer: Sendable {
     private let logger: Logger
     private let serve: @Sendable (InternalFrame, RemoteSubscriber) async -> Void
     private let answerInline: @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?
+    private let startInline: @Sendable (InternalFrame, RemoteSubscriber) -> Bool
     private let closed: @Sendable (RemoteSubscriber) -> Void
     private let groupPackets: @Sendable ([GroupPacket]) -> Void
     /// Established inbound links, so that the links of a node declared gone can be closed.
@@ -22,14 +23,18 @@ final class LinkServer: Sendable {
     /// - Parameters:
     ///   - serve: answers a request that may wait (a room take-over, a commit).
     ///   - answerInline: answers a request at once on the link's event loop, or returns nil.
+    ///   - startInline: starts a request on the link's event loop that answers itself later
+    ///     without a task (true), or declines it (false: `serve` gets it in a task).
     ///   - group: takes room groups' packets, in link order, on the link's event loop.
     init(
         nodeID: String, secret: String, logger: Logger,
         serve: @escaping @Sendable (InternalFrame, RemoteSubscriber) async -> Void,
         answerInline: @escaping @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?,
+        startInline: @escaping @Sendable (InternalFrame, RemoteSubscriber) -> Bool = { _, _ in false },
         closed: @escaping @Sendable (RemoteSubscriber) -> Void,
         group: @escaping @Sendable ([GroupPacket]) -> Void = { _ in }
     ) {
+        self.startInline = startInline
         self.groupPackets = group
         self.nodeID = nodeID
         self.secret = secret
@@ -49,7 +54,7 @@ final class LinkServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         LinkServerHandler(
                             handshake: LinkHandshake(role: .server, nodeID: nodeID, secret: secret), decoder: decoder, logger: logger,
-                            serve: serve, answerInline: answerInline, group: groupPackets,
+                            serve: serve, answerInline: answerInline, startInline: startInline, group: groupPackets,
                             opened: { [self] subscriber in
                                 established.withLock { $0[ObjectIdentifier(subscriber)] = subscriber }
                             },
@@ -126,6 +131,7 @@ final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
     private let logger: Logger
     private let serve: @Sendable (InternalFrame, RemoteSubscriber) async -> Void
     private let answerInline: @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?
+    private let startInline: @Sendable (InternalFrame, RemoteSubscriber) -> Bool
     private let opened: @Sendable (RemoteSubscriber) -> Void
     private let closed: @Sendable (RemoteSubscriber) -> Void
     private let group: @Sendable ([GroupPacket]) -> Void
@@ -136,11 +142,13 @@ final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
         handshake: LinkHandshake, decoder: LinkFrameDecoder, logger: Logger,
         serve: @escaping @Sendable (InternalFrame, RemoteSubscriber) async -> Void,
         answerInline: @escaping @Sendable (InternalFrame, RemoteSubscriber) -> InternalFrame?,
+        startInline: @escaping @Sendable (InternalFrame, RemoteSubscriber) -> Bool,
         group: @escaping @Sendable ([GroupPacket]) -> Void,
         opened: @escaping @Sendable (RemoteSubscriber) -> Void,
         closed: @escaping @Sendable (RemoteSubscriber) -> Void
     ) {
         self.group = group
+        self.startInline = startInline
         self.opened = opened
         self.handshake = handshake
         self.decoder = decoder
@@ -197,6 +205,7 @@ final class LinkServerHandler: ChannelInboundHandler, @unchecked Sendable {
             subscriber.push(reply)
             return
         }
+        if startInline(frame, subscriber) { return }
         let serve = self.serve
         Task { await serve(frame, subscriber) }
     }

@@ -25,6 +25,13 @@ extension GroupRooms {
         }
     }
 
+    /// The group's answer to a send, if this node already has the room's replica (nil: use
+    /// `send`, which may create it). For callers on the links' event loop that want no task.
+    func sendIfHeld(room: String, user: String, id: String, text: String) -> EventLoopFuture<GroupReply>? {
+        guard replicas.withLock({ $0.contains(room) }) else { return nil }
+        return host.send(room: room, user: user, id: id, text: text)
+    }
+
     /// A session of `user` on the subscriber's node joins; `reply` gets the snapshot on the
     /// groups' loop, before any message committed after it is pushed to that node.
     func join(
