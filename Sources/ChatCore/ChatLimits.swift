@@ -4,6 +4,8 @@ public struct ChatLimits: Sendable, Hashable, Codable {
     public var maxFrameBytes: Int = 64 * 1024
     /// Longest `text`, in characters; longer is `too_large`.
     public var maxTextLength: Int = 4000
+    /// Most bytes of UTF-8 in a `text`; more is `too_large`.
+    public var maxTextBytes: Int = 16 * 1024
     /// Sustained sends per second allowed on one connection (token bucket refill rate).
     public var sendsPerSecond: Double = 20
     /// Sends a connection may make in a burst above the sustained rate (token bucket size).
@@ -17,7 +19,7 @@ public struct ChatLimits: Sendable, Hashable, Codable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case maxFrameBytes, maxTextLength, sendsPerSecond, sendBurst, outboundQueueFrames, maxRoomsPerConnection
+        case maxFrameBytes, maxTextLength, maxTextBytes, sendsPerSecond, sendBurst, outboundQueueFrames, maxRoomsPerConnection
     }
 
     public init(from decoder: any Decoder) throws {
@@ -25,6 +27,7 @@ public struct ChatLimits: Sendable, Hashable, Codable {
         let d = ChatLimits.defaults
         maxFrameBytes = try c.decodeIfPresent(Int.self, forKey: .maxFrameBytes) ?? d.maxFrameBytes
         maxTextLength = try c.decodeIfPresent(Int.self, forKey: .maxTextLength) ?? d.maxTextLength
+        maxTextBytes = try c.decodeIfPresent(Int.self, forKey: .maxTextBytes) ?? d.maxTextBytes
         sendsPerSecond = try c.decodeIfPresent(Double.self, forKey: .sendsPerSecond) ?? d.sendsPerSecond
         sendBurst = try c.decodeIfPresent(Double.self, forKey: .sendBurst) ?? d.sendBurst
         outboundQueueFrames = try c.decodeIfPresent(Int.self, forKey: .outboundQueueFrames) ?? d.outboundQueueFrames

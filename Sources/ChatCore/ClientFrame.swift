@@ -53,20 +53,9 @@ public struct HTTPSend: Sendable, Hashable {
         fields.type = .string("send")
         let reader = FieldReader(fields: fields)
         do throws(ProtocolError) {
-            let user = try reader.string("user", fields.user)
-            guard FieldReader.isValidUser(user) else {
-                throw reader.fail("user must be 1-32 characters without control characters")
-            }
-            let id = try reader.string("id", fields.id)
-            guard FieldReader.isValidMessageID(id) else {
-                throw reader.fail("id must be 1-64 characters without control characters")
-            }
-            let body = try reader.string("text", fields.text)
-            guard !body.isEmpty else { throw reader.fail("text must not be empty") }
-            guard FieldReader.fits(body, limits.maxTextLength) else {
-                throw ProtocolError(.tooLarge, "text is longer than \(limits.maxTextLength) characters", id: id)
-            }
-            return .success(HTTPSend(user: user, id: id, text: body))
+            let user = try reader.user()
+            let id = try reader.messageID()
+            return .success(HTTPSend(user: user, id: id, text: try reader.text(limits: limits, id: id)))
         } catch {
             return .failure(error)
         }

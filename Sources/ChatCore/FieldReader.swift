@@ -67,28 +67,15 @@ struct FieldReader {
         let type = try string("type", fields.type)
         switch type {
         case "hello":
-            let user = try string("user", fields.user)
-            guard Self.isValidUser(user) else {
-                throw fail("user must be 1-32 characters without control characters")
-            }
-            return .hello(user: user, token: try optionalString("token", fields.token))
+            return .hello(user: try user(), token: try optionalString("token", fields.token))
         case "join":
             let room = try room()
             let since = try optionalInteger("since", fields.since, in: 0...Int64.max)
             return .join(room: room, since: since.map(UInt64.init), ref: ref)
         case "send":
             let room = try room()
-            let id = try string("id", fields.id)
-            guard Self.isValidMessageID(id) else {
-                throw fail("id must be 1-64 characters without control characters")
-            }
-            let text = try string("text", fields.text)
-            guard !text.isEmpty else { throw fail("text must not be empty") }
-            guard Self.fits(text, limits.maxTextLength) else {
-                throw ProtocolError(
-                    .tooLarge, "text is longer than \(limits.maxTextLength) characters", ref: ref, id: id)
-            }
-            return .send(room: room, id: id, text: text)
+            let id = try messageID()
+            return .send(room: room, id: id, text: try text(limits: limits, id: id))
         case "leave":
             return .leave(room: try room(), ref: ref)
         case "history":
@@ -105,9 +92,41 @@ struct FieldReader {
         }
     }
 
-    /// `Validation.isValidUser`, answered without the Unicode tables for printable ASCII.
-    static func isValidUser(_ user: String) -> Bool {
-        isPrintableASCII(user, maxLength: 32) || Validation.isValidUser(user)
+    /// The `user` field as a normalized, valid name (`Validation.normalizedUser`).
+    func user() throws(ProtocolError) -> String {
+        let user = try string("user", fields.user)
+        guard let normalized = Self.normalizedUser(user) else {
+            throw fail("user must be 1-32 characters and at most 128 bytes of UTF-8, without control or format characters")
+        }
+        return normalized
+    }
+
+    /// The `id` field of a send.
+    func messageID() throws(ProtocolError) -> String {
+        let id = try string("id", fields.id)
+        guard Self.isValidMessageID(id) else {
+            throw fail("id must be 1-64 characters and at most 128 bytes of UTF-8, without control characters")
+        }
+        return id
+    }
+
+    /// The `text` field of a send: not empty, within both of `limits`' caps (`too_large`).
+    func text(limits: ChatLimits, id: String) throws(ProtocolError) -> String {
+        let text = try string("text", fields.text)
+        guard !text.isEmpty else { throw fail("text must not be empty") }
+        guard Self.fits(text, limits.maxTextLength) else {
+            throw ProtocolError(.tooLarge, "text is longer than \(limits.maxTextLength) characters", ref: ref, id: id)
+        }
+        guard text.utf8.count <= limits.maxTextBytes else {
+            throw ProtocolError(.tooLarge, "text is longer than \(limits.maxTextBytes) bytes of UTF-8", ref: ref, id: id)
+        }
+        return text
+    }
+
+    /// `Validation.normalizedUser`, answered without the Unicode tables for printable ASCII
+    /// (which is its own NFC form).
+    static func normalizedUser(_ user: String) -> String? {
+        isPrintableASCII(user, maxLength: 32) ? user : Validation.normalizedUser(user)
     }
 
     /// `Validation.isValidMessageID`, answered without the Unicode tables for printable ASCII.

@@ -32,6 +32,7 @@ extension ChatNodeCommand {
         @Option(help: "Messages kept per room (log and cache cap).") var historyLimit: Int?
         @Option(help: "Secret that turns auth on: hello and posts need a token.") var authSecret: String?
         @Option(help: "Longest text in characters.") var maxTextLength: Int?
+        @Option(help: "Longest text in bytes of UTF-8.") var maxTextBytes: Int?
         @Option(help: "Largest inbound WebSocket message in bytes.") var maxFrameBytes: Int?
         @Option(help: "Sustained sends per second per connection.") var sendsPerSecond: Double?
         @Option(help: "Burst of sends per connection above the rate.") var sendBurst: Double?
@@ -85,6 +86,7 @@ extension ChatNodeCommand {
             if let historyLimit { configuration.historyLimit = historyLimit }
             if let authSecret { configuration.authSecret = authSecret.isEmpty ? nil : authSecret }
             if let maxTextLength { configuration.limits.maxTextLength = maxTextLength }
+            if let maxTextBytes { configuration.limits.maxTextBytes = maxTextBytes }
             if let maxFrameBytes { configuration.limits.maxFrameBytes = maxFrameBytes }
             if let sendsPerSecond { configuration.limits.sendsPerSecond = sendsPerSecond }
             if let sendBurst { configuration.limits.sendBurst = sendBurst }
@@ -96,7 +98,7 @@ extension ChatNodeCommand {
             }
             guard configuration.historyLimit >= 1 else { throw ValidationError("--history-limit must be at least 1") }
             guard (1...65535).contains(configuration.port) else { throw ValidationError("port must be 1-65535") }
-            guard configuration.limits.maxTextLength >= 1, configuration.limits.maxFrameBytes >= 1024,
+            guard configuration.limits.maxTextLength >= 1, configuration.limits.maxTextBytes >= 1, configuration.limits.maxFrameBytes >= 1024,
                 configuration.limits.sendsPerSecond > 0, configuration.limits.outboundQueueFrames >= 1
             else { throw ValidationError("limits must be positive (max-frame-bytes at least 1024)") }
             return configuration
@@ -120,8 +122,11 @@ extension ChatNodeCommand {
 
         func run() throws {
             if admin { return print(AdminToken(secret: secret).value) }
-            guard let user, Validation.isValidUser(user) else { throw ValidationError("--user must be 1-32 characters") }
-            print(AuthTokens(secret: secret).token(for: user))
+            guard let user, let normalized = Validation.normalizedUser(user) else {
+                throw ValidationError("--user must be 1-32 characters and at most 128 bytes, without control or format characters")
+            }
+            // The token names the user as a node sees it after `hello`: in NFC.
+            print(AuthTokens(secret: secret).token(for: normalized))
         }
     }
 }

@@ -56,9 +56,11 @@ enum WebSocketRoutes {
         case .protocolV1:
             let runner = SessionRunner(session: WebSocketSession(connection: connection, node: node), channel: channel)
             try sync.addHandler(ChatWebSocketHandler(runner: runner, maxMessageBytes: node.limits.maxFrameBytes, onClose: closed))
-        case .seed(let room, let user, let token):
+        case .seed(let room, let clientID, let token):
+            let normalized = Validation.normalizedUser(clientID)
+            let user = normalized ?? clientID
             let refusal: String? =
-                if !Validation.isValidRoom(room) || !Validation.isValidUser(user) {
+                if !Validation.isValidRoom(room) || normalized == nil {
                     "invalid room or client id"
                 } else if let auth = node.auth, !auth.isValid(token: token, for: user) {
                     // With auth on, the seed route takes the user's token as `?token=`.

@@ -24,5 +24,19 @@ struct TokenBucketTests {
         #expect(!Validation.isValidUser("tab\there"))
         #expect(Validation.isValidUser(String(repeating: "x", count: 32)))
         #expect(!Validation.isValidUser(String(repeating: "x", count: 33)))
+        // bytes as well as characters: one character of 16 KB is not a name
+        #expect(!Validation.isValidUser("a" + String(repeating: "\u{301}", count: 8000)))
+        #expect(Validation.isValidUser(String(repeating: "€", count: 32)))  // 96 bytes
+        #expect(Validation.isValidUser(String(repeating: "😀", count: 32)))  // 32 × 4 = 128 bytes: the cap
+        #expect(!Validation.isValidUser(String(repeating: "🇫🇷", count: 17)))  // 17 characters, 136 bytes
+        // format characters: bidi overrides, zero-width characters, soft hyphens
+        for refused in ["e\u{202E}vil", "zero\u{200B}width", "bom\u{FEFF}", "soft\u{AD}hyphen"] {
+            #expect(!Validation.isValidUser(refused), "\(refused.unicodeScalars.map(\.value))")
+        }
+        #expect(Validation.normalizedUser("Zoe\u{308}") == "Zo\u{EB}")
+        #expect(Validation.normalizedUser("Zo\u{EB}") == "Zo\u{EB}")
+        #expect(Validation.normalizedUser("zero\u{200B}width") == nil)
+        #expect(Validation.isValidMessageID(String(repeating: "語", count: 42)))  // 126 bytes
+        #expect(!Validation.isValidMessageID(String(repeating: "語", count: 43)))  // 129 bytes
     }
 }

@@ -108,7 +108,8 @@ def test_seed_route_round_trip(node, clients, seeds):
     assert p["members"] == 2
 
 
-@pytest.mark.parametrize("path", ["/ws/{bad}/ok-user", "/ws/okroom/{baduser}"])
+@pytest.mark.parametrize("path", ["/ws/{bad}/ok-user", "/ws/okroom/{baduser}", "/ws/okroom/zero%E2%80%8Bwidth"],
+                         ids=["long-room", "long-client-id", "zero-width-client-id"])
 def test_seed_invalid_names_close_1008(node, path):
     path = path.format(bad="r" * 65, baduser="u" * 33)
     try:
