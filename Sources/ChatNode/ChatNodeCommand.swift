@@ -98,7 +98,8 @@ extension ChatNodeCommand {
             }
             guard configuration.historyLimit >= 1 else { throw ValidationError("--history-limit must be at least 1") }
             guard (1...65535).contains(configuration.port) else { throw ValidationError("port must be 1-65535") }
-            guard configuration.limits.maxTextLength >= 1, configuration.limits.maxTextBytes >= 1, configuration.limits.maxFrameBytes >= 1024,
+            guard configuration.limits.maxTextLength >= 1, configuration.limits.maxTextBytes >= 1,
+                configuration.limits.maxFrameBytes >= 1024,
                 configuration.limits.sendsPerSecond > 0, configuration.limits.outboundQueueFrames >= 1
             else { throw ValidationError("limits must be positive (max-frame-bytes at least 1024)") }
             return configuration

@@ -44,7 +44,8 @@ struct SeedSession: ClientSession {
     }
 
     mutating func handle(text: String) async {
-        guard !text.isEmpty, text.utf8.count <= node.limits.maxTextBytes, text.count <= node.limits.maxTextLength, bucket.take(now: DispatchTime.now().uptimeNanoseconds)
+        guard !text.isEmpty, text.utf8.count <= node.limits.maxTextBytes, text.count <= node.limits.maxTextLength,
+            bucket.take(now: DispatchTime.now().uptimeNanoseconds)
         else {
             Counter(label: "chat_seed_dropped_total").increment()
             return
