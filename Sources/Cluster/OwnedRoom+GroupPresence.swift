@@ -4,6 +4,21 @@ import RoomGroup
 /// Presence of a room whose group replicates it (`OwnedRoom.presenceSink` set): the leader's
 /// sessions are soft state, and what clients see follows the committed log.
 extension OwnedRoom {
+    /// Presence is kept per node *process*: a node that restarted has none of its earlier
+    /// process's users, and a leader that learns of the restart removes them at once.
+    static func presenceKey(node: String, boot: String) -> String { "\(node)@\(boot)" }
+
+    /// The node and boot id of a presence key (boot ids never contain "@").
+    static func presenceNode(_ key: String) -> (node: String, boot: String) {
+        guard let at = key.lastIndex(of: "@") else { return (key, "") }
+        return (String(key[..<at]), String(key[key.index(after: at)...]))
+    }
+
+    /// Tells the group that the process behind `key` has no users here any more.
+    func dropPresence(_ key: String) {
+        presenceSink?(key, .exactly([]))
+    }
+
     /// Sets the leader's count of `user`'s sessions on `node`, nothing else.
     func setSoftSessions(node: String, user: String, count: UInt32) {
         sessions[node, default: [:]][user] = count == 0 ? nil : count
@@ -21,7 +36,7 @@ extension OwnedRoom {
             boots[node] = nil
             for (user, count) in wanted where count > 0 { setSoftSessions(node: node, user: user, count: count) }
             if sessions[node] != nil { boots[node] = boot }
-            presenceSink(node, .exactly(Set(wanted.filter { $0.value > 0 }.keys)))
+            presenceSink(Self.presenceKey(node: node, boot: boot), .exactly(Set(wanted.filter { $0.value > 0 }.keys)))
         }
     }
 

@@ -25,11 +25,11 @@ final class OwnedRoom: @unchecked Sendable {
     /// above `after`), or fails when the room stops being ordered here.
     var reads: [PendingRead] = []
     /// Majority groups only (`GroupHubs`): presence is part of the room's replicated state.
-    /// Sessions stay soft state at the leader, which tells its group (`presenceSink`) when a
-    /// node's users change; presence events go out, and `machine`'s members change, only as
-    /// those changes commit (`committedPresence`, on every replica). Nil: the successor path,
-    /// where the owner's sessions are presence.
-    var presenceSink: ((_ node: String, _ update: PresenceUpdate) -> Void)?
+    /// Sessions stay soft state at the leader, which tells its group (`presenceSink`) when the
+    /// users of a node's process change (keyed `presenceKey(node:boot:)`); presence events go
+    /// out, and `machine`'s members change, only as those changes commit (`committedPresence`,
+    /// on every replica). Nil: the successor path, where the owner's sessions are presence.
+    var presenceSink: ((_ key: String, _ update: PresenceUpdate) -> Void)?
     var committedPresence = PresenceTable()
     /// When this replica started leading the room (majority groups), for `GroupRooms.sweepSessions`.
     var leadingSince: NIODeadline?
@@ -127,12 +127,13 @@ final class OwnedRoom: @unchecked Sendable {
         guard count != current else { return [] }
         if let presenceSink {
             let known = sessions[node] != nil
+            let key = Self.presenceKey(node: node, boot: boots[node] ?? "")
             setSoftSessions(node: node, user: user, count: count)
             guard (current == 0) != (count == 0) else { return [] }
             // The node's first session at this leader states its whole set: presence may still
             // list users of the node's earlier process (it restarted while the room changed
             // leader), which nothing else would remove.
-            presenceSink(node, count == 0 ? .leave(user) : known ? .join(user) : .exactly([user]))
+            presenceSink(key, count == 0 ? .leave(user) : known ? .join(user) : .exactly([user]))
             return []
         }
         var actions: [RoomStateMachine.Action] = []
@@ -159,9 +160,10 @@ final class OwnedRoom: @unchecked Sendable {
     @discardableResult
     func dropSessions(of node: String, pushNow: Bool = true) -> [PresenceEvent] {
         if let presenceSink {
+            let key = Self.presenceKey(node: node, boot: boots[node] ?? "")
             sessions[node] = nil
             boots[node] = nil
-            presenceSink(node, .exactly([]))
+            presenceSink(key, .exactly([]))
             return []
         }
         var events: [PresenceEvent] = []

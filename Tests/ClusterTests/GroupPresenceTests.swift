@@ -25,7 +25,7 @@ struct GroupPresenceTests {
     static func hub() -> (OwnedRoom, Updates) {
         let hub = OwnedRoom(name: "r", machine: RoomStateMachine(room: "r"), epoch: 0, sessions: [])
         let updates = Updates()
-        hub.presenceSink = { node, update in if node == "n2" { updates.list.append(update) } }
+        hub.presenceSink = { key, update in if OwnedRoom.presenceNode(key).node == "n2" { updates.list.append(update) } }
         return (hub, updates)
     }
 

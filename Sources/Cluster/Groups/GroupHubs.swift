@@ -33,7 +33,7 @@ final class GroupHubs: Sendable {
     func hub(_ room: String) -> OwnedRoom {
         if let hub = rooms.value[room] { return hub }
         let hub = OwnedRoom(name: room, machine: RoomStateMachine(room: room, configuration: configuration), epoch: 0, sessions: [])
-        hub.presenceSink = { [weak self] node, update in self?.proposePresence.withLock { $0 }?(room, node, update) }
+        hub.presenceSink = { [weak self] key, update in self?.proposePresence.withLock { $0 }?(room, key, update) }
         rooms.value[room] = hub
         return hub
     }

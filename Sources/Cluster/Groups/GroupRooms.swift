@@ -132,10 +132,12 @@ public final class GroupRooms: Sendable {
     /// proposal is ignored by its group; the leader makes its own).
     func nodeGone(_ node: String) {
         hubs.loop.execute { [hubs] in
-            for hub in hubs.all
-            where hub.subscribers[node] != nil || hub.sessions[node] != nil || !hub.committedPresence.users(at: node).isEmpty {
-                hub.subscribers[node] = nil
-                hub.dropSessions(of: node)
+            for hub in hubs.all {
+                if hub.subscribers[node] != nil || hub.sessions[node] != nil {
+                    hub.subscribers[node] = nil
+                    hub.dropSessions(of: node)
+                }
+                for key in hub.committedPresence.nodes where OwnedRoom.presenceNode(key).node == node { hub.dropPresence(key) }
             }
         }
     }
@@ -146,8 +148,8 @@ public final class GroupRooms: Sendable {
     static let resubscribeGrace: TimeAmount = .seconds(10)
 
     /// Drops the sessions of nodes that `isGone`, and of earlier processes of restarted nodes;
-    /// at a leader, also the presence of nodes that are gone or did not subscribe again within
-    /// `resubscribeGrace` of its taking over.
+    /// at a leader, also the presence of node processes that are gone (the node is, or it
+    /// restarted since) or did not subscribe again within `resubscribeGrace` of its taking over.
     func sweepSessions(isGone: @escaping @Sendable (String) -> Bool) {
         hubs.loop.execute { [hubs, host, bootOf] in
             let now = NIODeadline.now()
@@ -158,8 +160,12 @@ public final class GroupRooms: Sendable {
                     if isGone(node) || restarted { hub.dropSessions(of: node) }
                 }
                 guard let since = hub.leadingSince, host.leads(hub.name) else { continue }
-                for node in hub.committedPresence.nodes where hub.sessions[node] == nil {
-                    if isGone(node) || now - since >= Self.resubscribeGrace { hub.dropSessions(of: node) }
+                for key in hub.committedPresence.nodes {
+                    let (node, boot) = OwnedRoom.presenceNode(key)
+                    let current = bootOf(node)
+                    let replaced = !current.isEmpty && current != boot
+                    let subscribed = hub.sessions[node] != nil && hub.boots[node] == boot
+                    if isGone(node) || replaced || (!subscribed && now - since >= Self.resubscribeGrace) { hub.dropPresence(key) }
                 }
             }
         }
