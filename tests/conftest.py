@@ -742,7 +742,7 @@ def redis_server():
 # cluster helpers (tests/cluster): several nodes, a shared cluster file, gossip and link probes
 # --------------------------------------------------------------------------------------------
 
-CLUSTER_SECRET = "cluster-test-secret-" + uuid.uuid4().hex[:8]
+CLUSTER_SECRET = "cluster-test-secret-" + uuid.uuid4().hex  # 52 bytes: enough off loopback
 FAST_LIMITS = {"sendsPerSecond": 1000, "sendBurst": 1000}
 
 

@@ -75,7 +75,7 @@ final class ChaosRunner: Sendable {
         if let urls = settings.urls {
             endpoints = urls
         } else {
-            let secret = "chaos-\(settings.seed)-\(UInt64.random(in: 0...UInt64.max))"
+            let secret = "chaos-\(settings.seed)-" + (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
             let local: LocalCluster
             if let hosts = settings.hosts {
                 let netbed = NetBed(script: settings.netbedScript, name: settings.bedName)

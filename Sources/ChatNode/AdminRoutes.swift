@@ -11,7 +11,7 @@ import NIOCore
 /// cluster secret (`AdminToken`), so whoever holds the cluster file can act on any node, and
 /// nobody else can. Answers are JSON; refusals say why (404, 409, 503) and change nothing.
 enum AdminRoutes {
-    static func add(to router: Router<BasicRequestContext>, node: ChatNodeContext) {
+    static func add(to router: Router<ChatRequestContext>, node: ChatNodeContext) {
         let token = AdminToken(secret: node.configuration.secret)
         // `POST /admin/members/{id}/remove[?force=true]`
         router.post("/admin/members/:member/remove") { request, context in

@@ -10,7 +10,7 @@ struct ChatNodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat-node",
         abstract: "A node of a brokerless chat cluster.",
-        subcommands: [Serve.self, Token.self, Members.self, Rooms.self],
+        subcommands: [Serve.self, Token.self, Secret.self, Members.self, Rooms.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -37,6 +37,10 @@ extension ChatNodeCommand {
         @Option(help: "Sustained sends per second per connection.") var sendsPerSecond: Double?
         @Option(help: "Burst of sends per connection above the rate.") var sendBurst: Double?
         @Option(help: "Frames queued for one slow client before it is disconnected.") var outboundQueueFrames: Int?
+        @Option(
+            name: .customLong("limit"),
+            help: "A client limit as NAME=VALUE, e.g. helloTimeoutSeconds=5 (repeatable; the names of the cluster file's \"limits\").")
+        var limitSettings: [String] = []
         @Option(help: "TCP port of internal links (0: any free port).") var internalPort: Int?
         @Option(help: "UDP port of gossip (0: any free port).") var gossipPort: Int?
         @Option(name: .customLong("seed"), help: "Gossip address host:port to join through (repeatable).") var seeds: [String] = []
@@ -92,16 +96,20 @@ extension ChatNodeCommand {
             if let sendBurst { configuration.limits.sendBurst = sendBurst }
             if let outboundQueueFrames { configuration.limits.outboundQueueFrames = outboundQueueFrames }
             do {
-                _ = try configuration.addresses()
+                configuration.limits = try configuration.limits.applying(limitSettings)
+            } catch let error as ConfigurationError {
+                throw ValidationError(error.description)
+            }
+            let addresses: NodeAddresses
+            do {
+                addresses = try configuration.addresses()
             } catch let error as NodeAddressError {
                 throw ValidationError(error.description)
             }
+            if let problem = SecretPolicy.problem(configuration, addresses: addresses) { throw ValidationError(problem) }
             guard configuration.historyLimit >= 1 else { throw ValidationError("--history-limit must be at least 1") }
             guard (1...65535).contains(configuration.port) else { throw ValidationError("port must be 1-65535") }
-            guard configuration.limits.maxTextLength >= 1, configuration.limits.maxTextBytes >= 1,
-                configuration.limits.maxFrameBytes >= 1024,
-                configuration.limits.sendsPerSecond > 0, configuration.limits.outboundQueueFrames >= 1
-            else { throw ValidationError("limits must be positive (max-frame-bytes at least 1024)") }
+            if let problem = configuration.limits.problem { throw ValidationError(problem) }
             return configuration
         }
 
@@ -110,6 +118,16 @@ extension ChatNodeCommand {
             var logger = Logger(label: "chat-node.\(configuration.nodeID)")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             try await ChatNodeServer(configuration: configuration, logger: logger).run()
+        }
+    }
+
+    /// Prints a new random secret for `"secret"` or `"auth.secret"`.
+    struct Secret: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a new random secret (32 bytes, base64url) for the cluster file's \"secret\" or \"auth.secret\".")
+
+        func run() throws {
+            print(SecretPolicy.generate())
         }
     }
 

@@ -10,7 +10,8 @@ final class ChatNodeContext: Sendable {
     let cluster: ChatCluster
     let auth: AuthTokens?
     let logger: Logger
-    let httpRateLimiter: UserRateLimiter
+    /// The limits that span connections: connection counts and per-user and per-address rates.
+    let clientGuard: ClientGuard
     private let nextConnection = Atomic<UInt64>(0)
     private let sessionPrefix: String
     private let ready = Atomic<Bool>(false)
@@ -28,8 +29,7 @@ final class ChatNodeContext: Sendable {
         self.cluster = cluster
         self.auth = configuration.authSecret.map(AuthTokens.init(secret:))
         self.logger = logger
-        self.httpRateLimiter = UserRateLimiter(
-            rate: configuration.limits.sendsPerSecond, burst: configuration.limits.sendBurst)
+        self.clientGuard = ClientGuard(limits: configuration.limits)
         self.sessionPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
     }
 

@@ -21,6 +21,7 @@ struct ChatNodeServer {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         Self.registerMetrics()
+        ClientGuard.registerMetrics()
         var services: [any Service] = []
         let history: any HistoryStore
         if let url = configuration.redis {
@@ -33,9 +34,7 @@ struct ChatNodeServer {
             Gauge(label: "chat_history_up").record(1)
         }
         let addresses = try configuration.addresses()
-        if configuration.secret == ClusterFile.developmentSecret && !NodeAddresses.isLoopback(addresses.links.bind) {
-            logger.warning("this node listens on \(addresses.links.bind) with the development secret: set \"secret\" in the cluster file")
-        }
+        // `SecretPolicy` has refused weak secrets off loopback already (in `Serve.resolve`).
         var clusterConfiguration = ClusterConfiguration(
             nodeID: configuration.nodeID, host: configuration.host, clientPort: configuration.port,
             internalPort: configuration.internalPort, gossipPort: configuration.gossipPort, seeds: configuration.seeds,
@@ -51,14 +50,18 @@ struct ChatNodeServer {
         services.append(cluster)
         let node = ChatNodeContext(configuration: configuration, cluster: cluster, logger: logger)
 
-        let router = Router()
+        let router = Router(context: ChatRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
         HTTPRoutes.add(to: router, node: node, registry: registry, page: try Self.loadPage())
         AdminRoutes.add(to: router, node: node)
 
         let app = Application(
             router: router,
-            server: HTTPServerBuilder { responder in ChatServerChannel(responder: responder, node: node, http1: .init()) },
+            server: HTTPServerBuilder { responder in
+                ChatServerChannel(
+                    responder: responder, node: node,
+                    http1: .init(idleTimeout: .milliseconds(Int64(configuration.limits.httpIdleTimeoutSeconds * 1000))))
+            },
             configuration: .init(address: .hostname(addresses.client.bind, port: configuration.port), serverName: "chat-node"),
             services: services,
             onServerRunning: { _ in

@@ -44,12 +44,29 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         (.init(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(TCP_KEEPCNT)), 3),
     ]
 
+    /// A connection refused at accept (over a connection limit); `handle` sees it as an error.
+    struct Refused: Error {}
+
+    /// Admits the connection (`ClientGuard`: node-wide and per-address connection limits; over
+    /// them it is answered 503 or 429 and closed before any HTTP is parsed), then builds the HTTP
+    /// pipeline with its upgrade to WebSocket. A connection that has not sent a complete request
+    /// head within `requestHeadTimeoutSeconds` is answered 408 and closed (a slow-loris client
+    /// holds nothing for long); later requests on it are bounded by the HTTP idle timeout.
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let node = self.node
+            let clientGuard = node.clientGuard
             for (option, value) in Self.keepalive {
                 try? channel.syncOptions?.setOption(option, value: value)
             }
+            let raw = RawFrameWriter()
+            try channel.pipeline.syncOperations.addHandler(raw, position: .first)
+            let address = clientGuard.addressKey(channel.remoteAddress)
+            if let refusal = clientGuard.admit(address) {
+                raw.writeAndClose(RawHTTPResponse.refusal(refusal, limits: node.limits))
+                return Value(upgradeResult: channel.eventLoop.makeFailedFuture(Refused()), channel: channel)
+            }
+            channel.closeFuture.whenComplete { _ in clientGuard.release(address) }
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: node.limits.maxFrameBytes,
                 enableAutomaticErrorHandling: true,
@@ -59,7 +76,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, head in
                     channel.eventLoop.makeCompletedFuture {
                         guard let route = WebSocketRoutes.route(uri: head.uri) else { throw ChannelError.inappropriateOperationForState }
-                        try WebSocketRoutes.install(route, on: channel, node: node)
+                        try WebSocketRoutes.install(route, on: channel, raw: raw, address: address, node: node)
                         return UpgradeResult.websocket
                     }
                 })
@@ -81,6 +98,15 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enableErrorHandling = false  // Hummingbird handles these
             configuration.enableResponseHeaderValidation = false  // swift-http-types validates
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let limits = node.limits
+            let headDeadline = channel.eventLoop.assumeIsolated().scheduleTask(
+                in: .nanoseconds(Int64(limits.requestHeadTimeoutSeconds * 1e9))
+            ) {
+                clientGuard.counted(.requestHeadTimeout)
+                raw.writeAndClose(RawHTTPResponse.refusal(.requestHeadTimeout, limits: limits))
+            }
+            result.whenComplete { _ in headDeadline.cancel() }
+            channel.closeFuture.whenComplete { _ in headDeadline.cancel() }
             return Value(upgradeResult: result, channel: channel)
         }
     }

@@ -1,3 +1,4 @@
+import ChatCore
 import NIOCore
 import NIOWebSocket
 
@@ -9,6 +10,11 @@ import NIOWebSocket
 /// frame over it is refused by NIO's frame decoder, also with 1009); a text message that is not
 /// UTF-8 closes with 1007; a protocol violation (a continuation without a start, a new message
 /// inside a fragmented one) closes with 1002.
+///
+/// Deadlines (`ChatLimits`): a `/ws` connection that has not said `hello` within
+/// `helloTimeoutSeconds` closes with 1008; a client silent for `pingIntervalSeconds` is pinged,
+/// and one that then sends nothing (not even the pong) for `pingTimeoutSeconds` is closed with
+/// 1001 at once, without waiting for a close handshake a vanished peer cannot answer.
 final class ChatWebSocketHandler<Session: ClientSession>: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -16,22 +22,69 @@ final class ChatWebSocketHandler<Session: ClientSession>: ChannelInboundHandler,
     private let runner: SessionRunner<Session>
     private let maxMessageBytes: Int
     private let onClose: () -> Void
+    private let clientGuard: ClientGuard
+    private let hello: HelloGate?
     private var fragments: ByteBuffer?
     private var fragmentsAreText = false
     private var closing = false
+    private var probe: LivenessProbe
+    private var probeTimer: Scheduled<Void>?
+    private var helloTimer: Scheduled<Void>?
 
-    init(runner: SessionRunner<Session>, maxMessageBytes: Int, onClose: @escaping () -> Void) {
+    /// - Parameter hello: the connection's gate when it must say `hello` by the deadline.
+    init(
+        runner: SessionRunner<Session>, maxMessageBytes: Int, clientGuard: ClientGuard, hello: HelloGate?,
+        onClose: @escaping () -> Void
+    ) {
         self.runner = runner
         self.maxMessageBytes = maxMessageBytes
+        self.clientGuard = clientGuard
+        self.hello = hello
         self.onClose = onClose
+        let limits = clientGuard.limits
+        self.probe = LivenessProbe(
+            interval: Self.nanoseconds(limits.pingIntervalSeconds), timeout: Self.nanoseconds(limits.pingTimeoutSeconds),
+            now: NIODeadline.now().uptimeNanoseconds)
     }
+
+    static func nanoseconds(_ seconds: Double) -> UInt64 { UInt64(seconds * 1e9) }
 
     func handlerAdded(context: ChannelHandlerContext) {
         runner.start()
+        scheduleProbe(context)
+        if let hello {
+            let limits = clientGuard.limits
+            helloTimer = context.eventLoop.assumeIsolated().scheduleTask(
+                in: .nanoseconds(Int64(Self.nanoseconds(limits.helloTimeoutSeconds)))
+            ) { [self] in
+                guard !hello.isOpen, !closing else { return }
+                clientGuard.counted(.helloTimeout)
+                close(context, .policyViolation, reason: "say hello within \(limits.helloTimeoutSeconds) s")
+            }
+        }
+    }
+
+    private func scheduleProbe(_ context: ChannelHandlerContext) {
+        let deadline = NIODeadline.uptimeNanoseconds(probe.nextCheck)
+        probeTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            guard !closing else { return }
+            switch probe.check(now: NIODeadline.now().uptimeNanoseconds) {
+            case .none:
+                break
+            case .ping:
+                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())), promise: nil)
+            case .close:
+                clientGuard.counted(.pingTimeout)
+                close(context, .goingAway, reason: "no answer to ping", wait: false)
+                return
+            }
+            scheduleProbe(context)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        probe.heard(now: NIODeadline.now().uptimeNanoseconds)
         switch frame.opcode {
         case .text, .binary:
             guard fragments == nil else { return close(context, .protocolError) }
@@ -82,19 +135,38 @@ final class ChatWebSocketHandler<Session: ClientSession>: ChannelInboundHandler,
         }
     }
 
-    /// Sends a close frame (once) and closes the socket.
-    private func close(_ context: ChannelHandlerContext, _ code: WebSocketErrorCode) {
+    /// Sends a close frame (once) and closes the socket once it is written (at once when `wait`
+    /// is false: the peer may be gone and the write never complete).
+    private func close(_ context: ChannelHandlerContext, _ code: WebSocketErrorCode, reason: String = "", wait: Bool = true) {
         guard !closing else { return }
         closing = true
-        var data = context.channel.allocator.buffer(capacity: 2)
+        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
         data.write(webSocketErrorCode: code)
+        data.writeString(reason)
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))).whenComplete { _ in
+        let written = context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
+        if wait {
+            written.whenComplete { _ in channel.close(promise: nil) }
+        } else {
             channel.close(promise: nil)
         }
     }
 
+    /// The client shut its side of the TCP connection (the server allows half-closure for HTTP)
+    /// without a close frame: nothing more can arrive, so the connection ends now rather than at
+    /// the next failed write or ping.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        probeTimer?.cancel()
+        helloTimer?.cancel()
         _ = runner.submit(.end)
         onClose()
         context.fireChannelInactive()

@@ -11,8 +11,7 @@ import RoomGroup
 
 /// The HTTP routes of PROTOCOL.md: the page, health, metrics, cluster and room routes.
 enum HTTPRoutes {
-    static func add(to router: Router<BasicRequestContext>, node: ChatNodeContext, registry: PrometheusCollectorRegistry, page: ByteBuffer)
-    {
+    static func add(to router: Router<ChatRequestContext>, node: ChatNodeContext, registry: PrometheusCollectorRegistry, page: ByteBuffer) {
         router.get("/") { _, _ in
             Response(
                 status: .ok,
@@ -41,7 +40,8 @@ enum HTTPRoutes {
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
-        router.get("/cluster") { _, _ in
+        router.get("/cluster") { _, context in
+            try spend(.read, user: nil, node: node, context: context)
             let cluster = node.cluster
             let members = cluster.members.sorted { $0.member.id < $1.member.id }
             // Asked of every live member at once: a cut-off member costs one short timeout, not one each.
@@ -97,6 +97,7 @@ enum HTTPRoutes {
         // tests; 404 when it holds none, or when rooms are not groups).
         router.get("/rooms/:room/replica") { _, context in
             let room = try roomParameter(context)
+            try spend(.read, user: nil, node: node, context: context)
             guard let groups = node.cluster.groups, let status = await groups.status(of: room) else {
                 throw ProtocolError(.notFound, "\(node.cluster.nodeID) holds no replica of \(room)")
             }
@@ -115,6 +116,7 @@ enum HTTPRoutes {
         }
         router.get("/rooms/:room") { _, context in
             let room = try roomParameter(context)
+            try spend(.read, user: nil, node: node, context: context)
             let info: (owner: String, seq: UInt64, members: [String])
             do {
                 info = try await node.cluster.info(room: room)
@@ -131,6 +133,7 @@ enum HTTPRoutes {
         }
         router.get("/rooms/:room/messages") { request, context in
             let room = try roomParameter(context)
+            try spend(.read, user: nil, node: node, context: context)
             let query = request.uri.queryParameters
             let before = try integer(query.get("before"), name: "before", minimum: 1)
             let since = try integer(query.get("since"), name: "since", minimum: 0)
@@ -164,9 +167,7 @@ enum HTTPRoutes {
                     throw ProtocolError(.unauthorized, "a valid bearer token for \(send.user) is required")
                 }
             }
-            guard node.httpRateLimiter.take(user: send.user) else {
-                throw ProtocolError(.rateLimited, "too many messages from \(send.user); retry later with the same id", id: send.id)
-            }
+            try spend(.send, user: send.user, node: node, context: context, id: send.id)
             let ack = try await node.cluster.send(room: room, user: send.user, id: send.id, text: send.text)
             return JSONResponse.make { object in
                 object.field("room", room)
@@ -194,7 +195,18 @@ enum HTTPRoutes {
         }
     }
 
-    static func roomParameter(_ context: BasicRequestContext) throws -> String {
+    /// Spends a request from the user's and the client address's budgets (`ClientGuard`), or
+    /// throws `rate_limited` (429).
+    static func spend(
+        _ request: ClientGuard.Request, user: String?, node: ChatNodeContext, context: ChatRequestContext, id: String? = nil
+    ) throws {
+        let key = node.clientGuard.addressKey(context.remoteAddress)
+        if let refusal = node.clientGuard.allow(request, user: user, address: key) {
+            throw ProtocolError(.rateLimited, refusal.message(retry: id != nil), id: id)
+        }
+    }
+
+    static func roomParameter(_ context: ChatRequestContext) throws -> String {
         let room = context.parameters.get("room").flatMap { $0.removingPercentEncoding } ?? ""
         guard Validation.isValidRoom(room) else {
             throw ProtocolError(.badRequest, "room must be 1-64 characters of A-Z a-z 0-9 . _ -")

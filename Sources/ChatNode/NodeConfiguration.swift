@@ -35,7 +35,7 @@ struct NodeConfiguration: Sendable {
     /// Gossip addresses (`host:port`) to join through.
     var seeds: [GossipAddress] = []
     /// The cluster secret (gossip HMAC, link handshake). The default is for local experiments
-    /// only; a node on a non-loopback address warns about it.
+    /// only; `SecretPolicy` refuses it (and any short one) on a non-loopback address.
     var secret = ClusterFile.developmentSecret
     var virtualNodes = HashRing.defaultVirtualNodes
     /// `"replication": {"factor": R}` / `--replication-factor`: each room is a majority group of

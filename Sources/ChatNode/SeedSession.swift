@@ -12,17 +12,20 @@ struct SeedSession: ClientSession {
     let node: ChatNodeContext
     let room: String
     let user: String
+    /// The client's key for the per-address limits (nil: exempt).
+    let address: String?
     /// Why the connection is refused right after the upgrade (close 1008), if it is.
     let refusal: String?
     private var bucket: TokenBucket
     private var counter: UInt64 = 0
     private var joined = false
 
-    init(connection: ClientConnection, node: ChatNodeContext, room: String, user: String, refusal: String?) {
+    init(connection: ClientConnection, node: ChatNodeContext, room: String, user: String, address: String?, refusal: String?) {
         self.connection = connection
         self.node = node
         self.room = room
         self.user = user
+        self.address = address
         self.refusal = refusal
         self.bucket = TokenBucket(
             rate: node.limits.sendsPerSecond, burst: node.limits.sendBurst, now: DispatchTime.now().uptimeNanoseconds)
@@ -31,6 +34,10 @@ struct SeedSession: ClientSession {
     mutating func start() async -> Bool {
         if let refusal {
             connection.close(code: 1008, reason: refusal)
+            return false
+        }
+        if let refusal = node.clientGuard.allow(.read, user: user, address: address) {
+            connection.close(code: 1008, reason: refusal.message(retry: false))
             return false
         }
         do {
@@ -45,7 +52,8 @@ struct SeedSession: ClientSession {
 
     mutating func handle(text: String) async {
         guard !text.isEmpty, text.utf8.count <= node.limits.maxTextBytes, text.count <= node.limits.maxTextLength,
-            bucket.take(now: DispatchTime.now().uptimeNanoseconds)
+            bucket.take(now: DispatchTime.now().uptimeNanoseconds),
+            node.clientGuard.allow(.send, user: user, address: address) == nil
         else {
             Counter(label: "chat_seed_dropped_total").increment()
             return

@@ -37,12 +37,11 @@ enum WebSocketRoutes {
         }
     }
 
-    /// Installs the client session on an upgraded channel (on its event loop).
-    static func install(_ route: Route, on channel: any Channel, node: ChatNodeContext) throws {
+    /// Installs the client session on an upgraded channel (on its event loop). `raw` is the
+    /// connection's head-end writer; `address` its key for the per-address limits.
+    static func install(_ route: Route, on channel: any Channel, raw: RawFrameWriter, address: String?, node: ChatNodeContext) throws {
         let (id, session) = node.newSession()
         let format: ClientConnection.Format = if case .seed = route { .seed } else { .json }
-        let raw = RawFrameWriter()
-        try channel.pipeline.syncOperations.addHandler(raw, position: .first)
         let connection = ClientConnection(
             id: id, session: session, format: format, capacity: node.limits.outboundQueueFrames,
             transport: WebSocketTransport(channel: channel, raw: raw))
@@ -54,8 +53,13 @@ enum WebSocketRoutes {
         let sync = channel.pipeline.syncOperations
         switch route {
         case .protocolV1:
-            let runner = SessionRunner(session: WebSocketSession(connection: connection, node: node), channel: channel)
-            try sync.addHandler(ChatWebSocketHandler(runner: runner, maxMessageBytes: node.limits.maxFrameBytes, onClose: closed))
+            let hello = HelloGate()
+            let session = WebSocketSession(connection: connection, node: node, address: address, hello: hello)
+            let runner = SessionRunner(session: session, channel: channel)
+            try sync.addHandler(
+                ChatWebSocketHandler(
+                    runner: runner, maxMessageBytes: node.limits.maxFrameBytes, clientGuard: node.clientGuard, hello: hello,
+                    onClose: closed))
         case .seed(let room, let clientID, let token):
             let normalized = Validation.normalizedUser(clientID)
             let user = normalized ?? clientID
@@ -68,9 +72,12 @@ enum WebSocketRoutes {
                 } else {
                     nil
                 }
-            let seed = SeedSession(connection: connection, node: node, room: room, user: user, refusal: refusal)
+            let seed = SeedSession(connection: connection, node: node, room: room, user: user, address: address, refusal: refusal)
             let runner = SessionRunner(session: seed, channel: channel)
-            try sync.addHandler(ChatWebSocketHandler(runner: runner, maxMessageBytes: node.limits.maxFrameBytes, onClose: closed))
+            try sync.addHandler(
+                ChatWebSocketHandler(
+                    runner: runner, maxMessageBytes: node.limits.maxFrameBytes, clientGuard: node.clientGuard, hello: nil,
+                    onClose: closed))
         }
     }
 }

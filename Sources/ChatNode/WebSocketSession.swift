@@ -13,13 +13,19 @@ import NIOCore
 struct WebSocketSession: ClientSession {
     let connection: ClientConnection
     let node: ChatNodeContext
+    /// The client's key for the per-address limits (nil: exempt).
+    let address: String?
+    /// Opened by `hello`; the socket handler closes the connection if it is still shut at the deadline.
+    let helloGate: HelloGate
     private(set) var user: String?
     private(set) var rooms: Set<String> = []
     private var bucket: TokenBucket
 
-    init(connection: ClientConnection, node: ChatNodeContext) {
+    init(connection: ClientConnection, node: ChatNodeContext, address: String?, hello: HelloGate) {
         self.connection = connection
         self.node = node
+        self.address = address
+        self.helloGate = hello
         self.bucket = TokenBucket(
             rate: node.limits.sendsPerSecond, burst: node.limits.sendBurst, now: DispatchTime.now().uptimeNanoseconds)
     }
@@ -58,6 +64,7 @@ struct WebSocketSession: ClientSession {
                 guard rooms.count < node.limits.maxRoomsPerConnection else {
                     throw ProtocolError(.badRequest, "a connection may join at most \(node.limits.maxRoomsPerConnection) rooms", ref: ref)
                 }
+                try spend(.read, user: user)
                 try await node.cluster.join(room: room, connection: connection, user: user, since: since, ref: ref)
                 rooms.insert(room)
             case .send(let room, let id, let text):
@@ -67,6 +74,7 @@ struct WebSocketSession: ClientSession {
                 guard bucket.take(now: DispatchTime.now().uptimeNanoseconds) else {
                     throw ProtocolError(.rateLimited, "too many messages; retry later with the same id", id: id)
                 }
+                try spend(.send, user: user, id: id)
                 let ack = try await node.cluster.send(room: room, user: user, id: id, text: text)
                 connection.send(.ack(room: room, id: id, seq: ack.seq))
             case .leave(let room, let ref):
@@ -75,6 +83,7 @@ struct WebSocketSession: ClientSession {
                 }
                 connection.send(.left(room: room, ref: ref))
             case .history(let room, let before, let limit, let ref):
+                try spend(.read, user: user)
                 let messages = try await node.cluster.messages(room: room, before: before, since: nil, limit: limit)
                 connection.send(.history(room: room, ref: ref, messages: messages))
             case .ping(let ref):
@@ -90,12 +99,20 @@ struct WebSocketSession: ClientSession {
         }
     }
 
+    /// Spends from the user's and the address's budgets across connections (`ClientGuard`).
+    private func spend(_ request: ClientGuard.Request, user: String, id: String? = nil) throws {
+        if let refusal = node.clientGuard.allow(request, user: user, address: address) {
+            throw ProtocolError(.rateLimited, refusal.message(retry: id != nil), id: id)
+        }
+    }
+
     private mutating func hello(user: String, token: String?) {
         if let tokens = node.auth, !tokens.isValid(token: token, for: user) {
             reply(error: ProtocolError(.unauthorized, token == nil ? "this cluster needs a token" : "invalid token"))
             return
         }
         self.user = user
+        helloGate.open()
         connection.send(.welcome(user: user, node: node.nodeID, session: connection.session))
     }
 

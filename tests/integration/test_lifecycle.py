@@ -4,7 +4,7 @@ import json
 import subprocess
 import time
 
-from chat_harness import NODE_BIN, ChatNode, expected_token, unique, wait_until
+from chat_harness import NODE_BIN, REPO, ChatNode, expected_token, unique, wait_until
 
 
 def test_listening_line_and_graceful_sigterm(node_factory, clients):
@@ -107,3 +107,38 @@ def test_client_sockets_have_tcp_keepalive(node_factory, clients):
                          capture_output=True, text=True, timeout=5).stdout
     assert "timer:(keepalive" in out, f"no keepalive timer on the node's client sockets:\n{out}"
     c.ping()
+
+
+def refused_start(*args: str) -> subprocess.CompletedProcess:
+    """Runs `chat-node serve` with args that must be refused before it listens anywhere."""
+    out = subprocess.run([str(NODE_BIN), "serve", "--port", "1", *args], capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0, f"started with {args}: {out.stdout}"
+    return out
+
+
+def test_weak_secrets_are_refused_off_loopback():
+    """Issue 11 §6: anyone who reaches the gossip port with a known or guessable secret could join.
+    Off loopback a node refuses the built-in secret, the example file's and anything under 32 bytes,
+    and says how to make one. (It never gets to listen: port 1 would fail anyway.)"""
+    off_loopback = ["--bind", "0.0.0.0", "--advertise", "127.0.0.1"]
+    out = refused_start(*off_loopback)
+    assert "shorter than 32 bytes" in out.stderr or "published example" in out.stderr, out.stderr
+    assert "chat-node secret" in out.stderr
+    with open(REPO / "cluster.example.json") as f:
+        example = json.load(f)["secret"]
+    assert "published example" in refused_start(*off_loopback, "--secret", example).stderr
+    assert "shorter than 32 bytes" in refused_start(*off_loopback, "--secret", "x" * 31).stderr
+    strong = "y" * 32
+    out = refused_start(*off_loopback, "--secret", strong, "--auth-secret", "short")
+    assert "auth secret" in out.stderr and "shorter than 32 bytes" in out.stderr, out.stderr
+
+
+def test_secret_subcommand_prints_a_new_strong_secret():
+    secrets = set()
+    for _ in range(3):
+        out = subprocess.run([str(NODE_BIN), "secret"], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        secret = out.stdout.strip()
+        assert len(secret.encode()) >= 32 and all(c.isalnum() or c in "-_" for c in secret), secret
+        secrets.add(secret)
+    assert len(secrets) == 3
