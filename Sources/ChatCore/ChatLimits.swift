@@ -26,6 +26,8 @@ public struct ChatLimits: Sendable, Hashable, Codable {
     public var outboundQueueFrames: Int = 1024
     /// Rooms one connection may be joined to at once.
     public var maxRoomsPerConnection: Int = 100
+    /// Room replicas the node holds at most; a new room beyond them is answered `unavailable`.
+    public var maxRooms: Int = 100_000
     /// Client connections (HTTP and WebSocket) the node holds at once; more are answered 503.
     public var maxConnections: Int = 50_000
     /// Client connections from one address at once; more are answered 429.
@@ -49,7 +51,7 @@ public struct ChatLimits: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case maxFrameBytes, maxTextLength, maxTextBytes, sendsPerSecond, sendBurst, requestsPerSecond, requestBurst
         case addressRequestsPerSecond, addressRequestBurst, outboundQueueFrames, maxRoomsPerConnection
-        case maxConnections, maxConnectionsPerAddress, exemptLoopback, helloTimeoutSeconds, requestHeadTimeoutSeconds
+        case maxRooms, maxConnections, maxConnectionsPerAddress, exemptLoopback, helloTimeoutSeconds, requestHeadTimeoutSeconds
         case httpIdleTimeoutSeconds, pingIntervalSeconds, pingTimeoutSeconds
     }
 
@@ -70,6 +72,7 @@ public struct ChatLimits: Sendable, Hashable, Codable {
         try read(.addressRequestBurst, into: \.addressRequestBurst)
         try read(.outboundQueueFrames, into: \.outboundQueueFrames)
         try read(.maxRoomsPerConnection, into: \.maxRoomsPerConnection)
+        try read(.maxRooms, into: \.maxRooms)
         try read(.maxConnections, into: \.maxConnections)
         try read(.maxConnectionsPerAddress, into: \.maxConnectionsPerAddress)
         try read(.exemptLoopback, into: \.exemptLoopback)
@@ -88,6 +91,7 @@ public struct ChatLimits: Sendable, Hashable, Codable {
             ("sendsPerSecond", sendsPerSecond), ("requestsPerSecond", requestsPerSecond),
             ("addressRequestsPerSecond", addressRequestsPerSecond), ("outboundQueueFrames", Double(outboundQueueFrames)),
             ("maxRoomsPerConnection", Double(maxRoomsPerConnection)), ("maxConnections", Double(maxConnections)),
+            ("maxRooms", Double(maxRooms)),
             ("maxConnectionsPerAddress", Double(maxConnectionsPerAddress)), ("helloTimeoutSeconds", helloTimeoutSeconds),
             ("requestHeadTimeoutSeconds", requestHeadTimeoutSeconds), ("httpIdleTimeoutSeconds", httpIdleTimeoutSeconds),
             ("pingIntervalSeconds", pingIntervalSeconds), ("pingTimeoutSeconds", pingTimeoutSeconds),

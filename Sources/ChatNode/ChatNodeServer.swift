@@ -41,6 +41,7 @@ struct ChatNodeServer {
             secret: configuration.secret, virtualNodes: configuration.virtualNodes)
         clusterConfiguration.addresses = addresses
         clusterConfiguration.replicationFactor = configuration.replicationFactor
+        clusterConfiguration.maxRooms = configuration.limits.maxRooms
         let cluster = ChatCluster(
             configuration: clusterConfiguration,
             roomConfiguration: .init(logCapacity: configuration.historyLimit),

@@ -16,7 +16,8 @@ extension ChatCluster {
         guard configuration.replicationFactor > 0 else { return nil }
         return GroupRooms(
             me: ReplicaID(node: configuration.nodeID, boot: boot), eventLoop: loop,
-            replicationFactor: configuration.replicationFactor, virtualNodes: configuration.virtualNodes,
+            replicationFactor: configuration.replicationFactor, maxRooms: configuration.maxRooms,
+            virtualNodes: configuration.virtualNodes,
             configuration: roomConfiguration, history: history, logger: logger, wallClock: now,
             send: { node, packets in peers.link(to: node)?.send(.group(packets)) },
             probe: { node, room, voters in

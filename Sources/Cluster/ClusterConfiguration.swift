@@ -21,6 +21,10 @@ public struct ClusterConfiguration: Sendable {
     /// successor). 1 or more: each room is a majority-replicated group (`GroupRooms`) of this
     /// many roster members (all members when fewer); 3 survives the loss of any one of them.
     public var replicationFactor = 0
+    /// Groups mode: room replicas this node holds at most. A room it would create beyond them is
+    /// refused (`unavailable`, counted in `chat_rooms_refused_total`); replicas of rooms that
+    /// exist are still taken, so that no group loses a voter to the limit.
+    public var maxRooms = 100_000
 
     public init(
         nodeID: String, host: String, clientPort: Int, internalPort: Int, gossipPort: Int, seeds: [GossipAddress], secret: String,

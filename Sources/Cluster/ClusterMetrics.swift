@@ -10,6 +10,7 @@ enum ClusterMetrics {
     static let pushed = Counter(label: "chat_cluster_pushed_total")
     static let roomLoadFailures = Counter(label: "chat_room_load_failures_total")
     static let rooms = Gauge(label: "chat_rooms")
+    static let roomsRefused = Counter(label: "chat_rooms_refused_total")
     /// 1 while this node sees a majority of the roster (`RosterQuorum`), else 0.
     static let quorum = Gauge(label: "chat_cluster_quorum")
 
@@ -45,7 +46,7 @@ enum ClusterMetrics {
     static func register() {
         for counter in [
             sequenced, duplicates, delivered, forwarded, pushed, roomLoadFailures, linkRejected, ownerChanges, replicaSyncs,
-            replicationRetries, replicaRefusals,
+            replicationRetries, replicaRefusals, roomsRefused,
         ] + takeOvers.values {
             counter.increment(by: 0)
         }

@@ -108,6 +108,11 @@ public final class GroupHost: Sendable {
         eventLoop.submit { self.state.value.groups[room]?.holdsLog ?? false }
     }
 
+    /// How many replicas this host holds.
+    public func replicaCount() -> EventLoopFuture<Int> {
+        eventLoop.submit { self.state.value.groups.count }
+    }
+
     /// Whether this host has a replica of `room` (empty or not).
     public func hasReplica(_ room: String) -> EventLoopFuture<Bool> {
         eventLoop.submit { self.state.value.groups[room] != nil }

@@ -71,10 +71,17 @@ extension GroupRooms {
 
     /// A page of history. The leader's buffer holds what it committed or received as entries;
     /// a page that reaches below its oldest message (a leader that caught up from a snapshot, or
-    /// restarted) is read from the history store, merged with the buffer.
+    /// restarted) is read from the history store, merged with the buffer. A room no replica
+    /// holds is answered from the store alone and is not created (issue 11: reads make no state).
     func messages(room: String, before: UInt64?, since: UInt64?, limit: Int) async throws -> RoomSnapshot {
-        let (page, oldest) = try await read(room) { hub in
-            (hub.page(before: before, since: since, limit: limit), hub.machine.messages(since: 0, limit: 1).messages.first?.seq)
+        let (page, oldest): (RoomSnapshot, UInt64?)
+        do {
+            (page, oldest) = try await read(room, create: false) { hub in
+                (hub.page(before: before, since: since, limit: limit), hub.machine.messages(since: 0, limit: 1).messages.first?.seq)
+            }
+        } catch is RoomNotCreated {
+            let stored = try await storedMessages(of: room)
+            return Self.page(of: stored, seq: stored.last?.seq ?? 0, members: [], before: before, since: since, limit: limit)
         }
         let reachesBelow: Bool =
             if let since {
@@ -92,6 +99,13 @@ extension GroupRooms {
         var bySeq: [UInt64: ChatMessage] = [:]
         for message in stored + page.messages { bySeq[message.seq] = message }
         let all = bySeq.values.sorted { $0.seq < $1.seq }
+        return Self.page(of: all, seq: page.seq, members: page.members, before: before, since: since, limit: limit)
+    }
+
+    /// The page of `all` (in seq order) that a history request asks for.
+    static func page(
+        of all: [ChatMessage], seq: UInt64, members: [String], before: UInt64?, since: UInt64?, limit: Int
+    ) -> RoomSnapshot {
         let chosen: [ChatMessage]
         var truncated = false
         if let since {
@@ -100,18 +114,37 @@ extension GroupRooms {
         } else {
             chosen = Array(all.filter { message in before.map { message.seq < $0 } ?? true }.suffix(limit))
         }
-        return RoomSnapshot(seq: page.seq, messages: chosen, members: page.members, truncated: truncated)
+        return RoomSnapshot(seq: seq, messages: chosen, members: members, truncated: truncated)
     }
 
+    /// The room's seq and members; a room no replica holds is answered from the history store
+    /// (its last stored seq, nobody in it) and is not created.
     func info(room: String) async throws -> RoomSnapshot {
-        try await read(room) { hub in hub.snapshot(messages: [], truncated: false) }
+        do {
+            return try await read(room, create: false) { hub in hub.snapshot(messages: [], truncated: false) }
+        } catch is RoomNotCreated {
+            let stored = try await storedMessages(of: room)
+            return RoomSnapshot(seq: stored.last?.seq ?? 0, messages: [], members: [], truncated: false)
+        }
+    }
+
+    /// What the history store holds of a room that no replica holds.
+    private func storedMessages(of room: String) async throws -> [ChatMessage] {
+        do {
+            return try await history.load(room: room, limit: hubs.configuration.logCapacity)
+        } catch {
+            throw ProtocolError(.unavailable, "cannot read \(room)'s history: \(error)", passesSoon: false)
+        }
     }
 
     /// Runs `body` on the room's hub once a read barrier confirmed that this replica leads
     /// and its buffer holds everything committed before the request (Raft's read index), on the
-    /// groups' loop and only if it still leads there.
-    func read<T: Sendable>(_ room: String, _ body: @escaping @Sendable (OwnedRoom) throws -> T) async throws -> T {
-        try await ensureReplica(room)
+    /// groups' loop and only if it still leads there. With `create` false, a room that nobody
+    /// holds throws `RoomNotCreated` instead of being created.
+    func read<T: Sendable>(
+        _ room: String, create: Bool = true, _ body: @escaping @Sendable (OwnedRoom) throws -> T
+    ) async throws -> T {
+        try await ensureReplica(room, create: create)
         let reply = try await host.readBarrier(room: room).get()
         guard case .readable = reply else { throw try await refusal(reply, room: room) }
         return try await hubs.loop.submit { [host, hubs] in
@@ -165,10 +198,17 @@ extension GroupRooms {
         return first
     }
 
-    /// Remembers where `room` was served (nil forgets it).
+    /// Remembers where `room` was served (nil forgets it). The cache is a hint: at
+    /// `maxCachedLeaders` rooms it is emptied (a lookup costs a redirect), so reads of many room
+    /// names cannot grow it without bound.
     func found(leader: String?, of room: String) {
-        leaders.withLock { $0[room] = leader }
+        leaders.withLock { leaders in
+            if leader != nil, leaders.count >= Self.maxCachedLeaders, leaders[room] == nil { leaders.removeAll() }
+            leaders[room] = leader
+        }
     }
+
+    static var maxCachedLeaders: Int { 50_000 }
 
     /// Makes sure this node has a replica of `room`, creating the room's group if this node is
     /// the first live member of its placement and no member holds it.
@@ -188,7 +228,10 @@ extension GroupRooms {
     /// believes dead a member the other one counted: a partition during a roster change and
     /// the room's first request on both sides. Closing that too needs the roster itself agreed
     /// through a log (issue 10).
-    func ensureReplica(_ room: String) async throws {
+    ///
+    /// With `create` false (a read), a room that would be created throws `RoomNotCreated` once the
+    /// same answers show that nobody holds it: nothing is kept for it on any node.
+    func ensureReplica(_ room: String, create: Bool = true) async throws {
         if replicas.withLock({ $0.contains(room) }) { return }
         if try await host.hasReplica(room).get() {
             replicas.withLock { _ = $0.insert(room) }
@@ -223,6 +266,13 @@ extension GroupRooms {
                 : !silent.isEmpty ? "\(silent.joined(separator: ", ")) did not answer" : "a majority of its replicas is not reachable"
             throw ProtocolError(.unavailable, "cannot create room \(room) yet: \(why); retry")
         }
+        guard create else { throw RoomNotCreated() }
+        guard try await host.replicaCount().get() < maxRooms else {
+            ClusterMetrics.roomsRefused.increment()
+            throw ProtocolError(
+                .unavailable, "\(nodeID) holds its most rooms (\(maxRooms)); new rooms are refused until some are dropped",
+                passesSoon: false)
+        }
         let voters = genesis
         let stored: [ChatMessage]
         do {
@@ -238,3 +288,7 @@ extension GroupRooms {
         logger.debug("created the group of \(room): voters \(voters), after seq \(stored.last?.seq ?? 0)")
     }
 }
+
+/// A read found that no replica holds the room (and so nothing was ever acked in it); the
+/// caller answers from the history store instead of creating the room.
+struct RoomNotCreated: Error {}

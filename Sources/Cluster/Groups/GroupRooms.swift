@@ -36,9 +36,11 @@ public final class GroupRooms: Sendable {
     let probe: @Sendable (_ node: String, _ room: String, _ voters: [ReplicaID]) async -> InternalFrame.GroupProbeAnswer?
     /// The boot id of a member's current process ("" when unknown).
     let bootOf: @Sendable (String) -> String
+    /// Replicas this node holds at most before it refuses to create rooms.
+    let maxRooms: Int
 
     init(
-        me: ReplicaID, eventLoop: any EventLoop, replicationFactor: Int, virtualNodes: Int,
+        me: ReplicaID, eventLoop: any EventLoop, replicationFactor: Int, maxRooms: Int = .max, virtualNodes: Int,
         configuration: RoomStateMachine.Configuration, history: any HistoryStore, logger: Logger,
         wallClock: @Sendable () -> Int64,
         send: @escaping @Sendable (String, [GroupPacket]) -> Void,
@@ -50,6 +52,7 @@ public final class GroupRooms: Sendable {
         self.logger = logger
         self.probe = probe
         self.bootOf = bootOf
+        self.maxRooms = maxRooms
         let roster = SharedRoster(
             GroupRoster(
                 ring: HashRing(members: [me.node], virtualNodes: virtualNodes), live: [me.node], boots: [me.node: me.boot],
