@@ -76,10 +76,14 @@ def wait_until(pred: Callable[[], Any], timeout: float, interval: float = 0.1, w
     pytest.fail(f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last_exc!r})" if last_exc else ""))
 
 
-def expected_token(secret: str, user: str) -> str:
-    """NODE-CONTRACT: base64url without padding of HMAC-SHA256(key: secret, message: user)."""
-    mac = hmac.new(secret.encode(), user.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+# An HS256 key must have at least 32 bytes (RFC 7518 §3.2); nodes refuse shorter auth secrets.
+AUTH_SECRET = "test-auth-secret-0123456789abcdef"
+
+
+def expected_token(secret: str, user: str, ttl: float = 3600, headers: Optional[dict] = None, **claims: Any) -> str:
+    """A user token as PROTOCOL.md defines it: an HS256 JWT with sub = user and exp (PyJWT)."""
+    import jwt  # PyJWT
+    return jwt.encode({"sub": user, "exp": int(time.time() + ttl), **claims}, secret, algorithm="HS256", headers=headers)
 
 
 def http_session() -> requests.Session:

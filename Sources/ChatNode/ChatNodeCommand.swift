@@ -1,7 +1,9 @@
 import ArgumentParser
 import ChatCore
 import Cluster
+import Foundation
 import History
+import JWTKit
 import Logging
 
 /// `chat-node`: runs one node of the chat cluster, or prints an auth token.
@@ -107,6 +109,9 @@ extension ChatNodeCommand {
                 throw ValidationError(error.description)
             }
             if let problem = SecretPolicy.problem(configuration, addresses: addresses) { throw ValidationError(problem) }
+            if let problem = configuration.userAuthKeys.lazy.compactMap(UserAuth.problem(of:)).first {
+                throw ValidationError(problem)
+            }
             guard configuration.historyLimit >= 1 else { throw ValidationError("--history-limit must be at least 1") }
             guard (1...65535).contains(configuration.port) else { throw ValidationError("port must be 1-65535") }
             if let problem = configuration.limits.problem { throw ValidationError(problem) }
@@ -132,20 +137,36 @@ extension ChatNodeCommand {
     }
 
     /// Prints the token a user presents when the node runs with an auth secret, or the admin token.
-    struct Token: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the auth token of a user, or the admin token.")
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a user's token (an HS256 JWT), or the admin token.",
+            discussion: "A login service in front of the cluster mints the same JWTs: sub = user, exp, optional kid and rooms.")
 
-        @Option(help: "The auth secret (with --admin: the cluster secret).") var secret: String
-        @Option(help: "The user name.") var user: String?
+        @Option(help: "The auth secret, or the secret of the auth key --kid names (with --admin: the cluster secret).")
+        var secret: String
+        @Option(help: "The user name (the token's sub).") var user: String?
+        @Option(help: "Seconds until the token expires.") var ttl: Int = 86_400
+        @Option(help: "The key id of an auth.keys entry (its secret is --secret); omitted: auth.secret.") var kid: String?
+        @Option(help: "Comma-separated room patterns the token allows (* matches anything); omitted: every room.")
+        var rooms: String?
         @Flag(help: "Print the admin token of the /admin routes, derived from the cluster secret.") var admin = false
 
-        func run() throws {
+        func run() async throws {
             if admin { return print(AdminToken(secret: secret).value) }
             guard let user, let normalized = Validation.normalizedUser(user) else {
                 throw ValidationError("--user must be 1-32 characters and at most 128 bytes, without control or format characters")
             }
+            guard ttl > 0 else { throw ValidationError("--ttl must be positive") }
+            let patterns = rooms.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) } }
+            let key = UserAuth.Key(kid: kid, algorithm: .hs256, material: secret)
+            if let problem = UserAuth.problem(of: key) { throw ValidationError(problem) }
+            let auth = try await UserAuth.make(keys: [key])
             // The token names the user as a node sees it after `hello`: in NFC.
-            print(AuthTokens(secret: secret).token(for: normalized))
+            let claims = UserClaims(
+                sub: .init(value: normalized),
+                exp: .init(value: Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + Double(ttl)).rounded(.down))),
+                rooms: patterns)
+            print(try await auth.mint(claims, kid: kid))
         }
     }
 }

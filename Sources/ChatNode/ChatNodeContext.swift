@@ -8,7 +8,8 @@ final class ChatNodeContext: Sendable {
     let nodeID: String
     let configuration: NodeConfiguration
     let cluster: ChatCluster
-    let auth: AuthTokens?
+    /// User authentication (JWTs); nil: auth is off.
+    let auth: UserAuth?
     let logger: Logger
     /// The limits that span connections: connection counts and per-user and per-address rates.
     let clientGuard: ClientGuard
@@ -23,11 +24,11 @@ final class ChatNodeContext: Sendable {
 
     var limits: ChatLimits { configuration.limits }
 
-    init(configuration: NodeConfiguration, cluster: ChatCluster, logger: Logger) {
+    init(configuration: NodeConfiguration, cluster: ChatCluster, auth: UserAuth?, logger: Logger) {
         self.nodeID = configuration.nodeID
         self.configuration = configuration
         self.cluster = cluster
-        self.auth = configuration.authSecret.map(AuthTokens.init(secret:))
+        self.auth = auth
         self.logger = logger
         self.clientGuard = ClientGuard(limits: configuration.limits)
         self.sessionPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)

@@ -49,7 +49,9 @@ struct ChatNodeServer {
             logger: logger,
             now: { Int64(Date().timeIntervalSince1970 * 1000) })
         services.append(cluster)
-        let node = ChatNodeContext(configuration: configuration, cluster: cluster, logger: logger)
+        let keys = configuration.userAuthKeys
+        let auth = keys.isEmpty ? nil : try await UserAuth.make(keys: keys)
+        let node = ChatNodeContext(configuration: configuration, cluster: cluster, auth: auth, logger: logger)
 
         let router = Router(context: ChatRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())

@@ -95,8 +95,9 @@ enum HTTPRoutes {
         }
         // Groups mode: this node's replica of the room's group, as it sees it (for operators and
         // tests; 404 when it holds none, or when rooms are not groups).
-        router.get("/rooms/:room/replica") { _, context in
+        router.get("/rooms/:room/replica") { request, context in
             let room = try roomParameter(context)
+            try await authorize(request, room: room, user: nil, node: node)
             try spend(.read, user: nil, node: node, context: context)
             guard let groups = node.cluster.groups, let status = await groups.status(of: room) else {
                 throw ProtocolError(.notFound, "\(node.cluster.nodeID) holds no replica of \(room)")
@@ -114,8 +115,9 @@ enum HTTPRoutes {
                 object.field("quorumLost", status.quorumLost)
             }
         }
-        router.get("/rooms/:room") { _, context in
+        router.get("/rooms/:room") { request, context in
             let room = try roomParameter(context)
+            try await authorize(request, room: room, user: nil, node: node)
             try spend(.read, user: nil, node: node, context: context)
             let info: (owner: String, seq: UInt64, members: [String])
             do {
@@ -133,6 +135,7 @@ enum HTTPRoutes {
         }
         router.get("/rooms/:room/messages") { request, context in
             let room = try roomParameter(context)
+            try await authorize(request, room: room, user: nil, node: node)
             try spend(.read, user: nil, node: node, context: context)
             let query = request.uri.queryParameters
             let before = try integer(query.get("before"), name: "before", minimum: 1)
@@ -160,13 +163,7 @@ enum HTTPRoutes {
                 throw ProtocolError(.tooLarge, "body is larger than \(node.limits.maxFrameBytes) bytes")
             }
             let send = try HTTPSend.decode(String(buffer: body), limits: node.limits).get()
-            if let auth = node.auth {
-                let header = request.headers[.authorization] ?? ""
-                let token = header.hasPrefix("Bearer ") ? String(header.dropFirst("Bearer ".count)) : nil
-                guard auth.isValid(token: token, for: send.user) else {
-                    throw ProtocolError(.unauthorized, "a valid bearer token for \(send.user) is required")
-                }
-            }
+            try await authorize(request, room: room, user: send.user, node: node)
             try spend(.send, user: send.user, node: node, context: context, id: send.id)
             let ack = try await node.cluster.send(room: room, user: send.user, id: send.id, text: send.text)
             return JSONResponse.make { object in
@@ -193,6 +190,22 @@ enum HTTPRoutes {
                 object.field("committedSeq", status.committedSeq)
             }
         }
+    }
+
+    /// With auth on, a room route needs `Authorization: Bearer <JWT>`: for `user` when given (a
+    /// post), for anyone otherwise (a read), and its `rooms` claim must allow `room`. Throws
+    /// `unauthorized` (401) with the reason.
+    static func authorize(_ request: Request, room: String, user: String?, node: ChatNodeContext) async throws {
+        guard let auth = node.auth else { return }
+        let header = request.headers[.authorization] ?? ""
+        let token = header.hasPrefix("Bearer ") ? String(header.dropFirst("Bearer ".count)) : nil
+        let claims: UserClaims
+        do {
+            claims = try await auth.check(token: token, user: user)
+        } catch {
+            throw ProtocolError(.unauthorized, "Authorization: Bearer <token> is required: \(error.description)")
+        }
+        guard claims.allows(room) else { throw ProtocolError(.unauthorized, "your token does not allow room \(room)") }
     }
 
     /// Spends a request from the user's and the client address's budgets (`ClientGuard`), or

@@ -25,8 +25,16 @@ struct NodeConfiguration: Sendable {
     var redis: RedisURL?
     /// Messages kept per room: the owner's log and the history cache's cap.
     var historyLimit = 1000
-    /// When set, `hello` and HTTP posts need a token derived from this secret.
+    /// `auth.secret` / `--auth-secret`: an HS256 key (no kid) for user JWTs. With it or with
+    /// `authKeys`, auth is on: `hello`, posts and room reads need a token.
     var authSecret: String?
+    /// `auth.keys`: more verification keys, each with its `kid` (rotation; ES256 public keys).
+    var authKeys: [UserAuth.Key] = []
+
+    /// Every user-token key, `auth.secret` first; empty: auth is off.
+    var userAuthKeys: [UserAuth.Key] {
+        (authSecret.map { [UserAuth.Key(kid: nil, algorithm: .hs256, material: $0)] } ?? []) + authKeys
+    }
     var limits = ChatLimits()
     /// TCP port of internal links; 0 picks a free one (a node nobody joins through).
     var internalPort = 0
@@ -102,7 +110,37 @@ struct ClusterFile: Decodable {
     }
 
     struct AuthSettings: Decodable {
+        /// One key of `auth.keys`: `{"kid", "alg": "HS256", "secret"}` or
+        /// `{"kid", "alg": "ES256", "publicKey": PEM}` / `"publicKeyFile": path`.
+        struct KeySetting: Decodable {
+            var kid: String
+            var alg: String
+            var secret: String?
+            var publicKey: String?
+            var publicKeyFile: String?
+
+            func key() throws -> UserAuth.Key {
+                switch alg {
+                case "HS256":
+                    guard let secret, !secret.isEmpty else { throw ConfigurationError("auth key '\(kid)' (HS256) needs \"secret\"") }
+                    return UserAuth.Key(kid: kid, algorithm: .hs256, material: secret)
+                case "ES256":
+                    if let publicKey { return UserAuth.Key(kid: kid, algorithm: .es256, material: publicKey) }
+                    guard let publicKeyFile else {
+                        throw ConfigurationError("auth key '\(kid)' (ES256) needs \"publicKey\" or \"publicKeyFile\"")
+                    }
+                    guard let pem = try? String(contentsOfFile: publicKeyFile, encoding: .utf8) else {
+                        throw ConfigurationError("auth key '\(kid)': cannot read \(publicKeyFile)")
+                    }
+                    return UserAuth.Key(kid: kid, algorithm: .es256, material: pem)
+                default:
+                    throw ConfigurationError("auth key '\(kid)': alg must be HS256 or ES256 (got \(alg))")
+                }
+            }
+        }
+
         var secret: String?
+        var keys: [KeySetting]?
     }
 
     struct ReplicationSettings: Decodable {
@@ -168,6 +206,7 @@ struct ClusterFile: Decodable {
         }
         if let limit = history?.limit { configuration.historyLimit = limit }
         configuration.authSecret = auth?.secret
+        configuration.authKeys = try (auth?.keys ?? []).map { try $0.key() }
         if let limits { configuration.limits = limits }
         if let factor = replication?.factor { configuration.replicationFactor = factor }
         configuration.source = path

@@ -20,6 +20,7 @@ enum SecretPolicy {
         let secrets =
             [("the cluster secret (\"secret\", --secret)", configuration.secret)]
             + (configuration.authSecret.map { [("the auth secret (\"auth.secret\", --auth-secret)", $0)] } ?? [])
+            + configuration.authKeys.filter { $0.algorithm == .hs256 }.map { ("the auth key '\($0.kid ?? "")'", $0.material) }
         for (name, secret) in secrets {
             let why: String? =
                 if published.contains(secret) {

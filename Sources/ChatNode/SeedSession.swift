@@ -12,6 +12,9 @@ struct SeedSession: ClientSession {
     let node: ChatNodeContext
     let room: String
     let user: String
+    /// `?token=`: with auth on, the seed route takes the user's JWT in the query, because the
+    /// tutorials' pages cannot set headers on a WebSocket.
+    let token: String?
     /// The client's key for the per-address limits (nil: exempt).
     let address: String?
     /// Why the connection is refused right after the upgrade (close 1008), if it is.
@@ -20,12 +23,15 @@ struct SeedSession: ClientSession {
     private var counter: UInt64 = 0
     private var joined = false
 
-    init(connection: ClientConnection, node: ChatNodeContext, room: String, user: String, address: String?, refusal: String?) {
+    init(
+        connection: ClientConnection, node: ChatNodeContext, room: String, user: String, token: String?, address: String?, refusal: String?
+    ) {
         self.connection = connection
         self.node = node
         self.room = room
         self.user = user
         self.address = address
+        self.token = token
         self.refusal = refusal
         self.bucket = TokenBucket(
             rate: node.limits.sendsPerSecond, burst: node.limits.sendBurst, now: DispatchTime.now().uptimeNanoseconds)
@@ -35,6 +41,18 @@ struct SeedSession: ClientSession {
         if let refusal {
             connection.close(code: 1008, reason: refusal)
             return false
+        }
+        if let auth = node.auth {
+            do {
+                let claims = try await auth.check(token: token, user: user)
+                guard claims.allows(room) else {
+                    connection.close(code: 1008, reason: "unauthorized: the token does not allow this room")
+                    return false
+                }
+            } catch {
+                connection.close(code: 1008, reason: "unauthorized: \(error.description) (add ?token= for this client id)")
+                return false
+            }
         }
         if let refusal = node.clientGuard.allow(.read, user: user, address: address) {
             connection.close(code: 1008, reason: refusal.message(retry: false))

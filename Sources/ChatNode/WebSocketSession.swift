@@ -18,6 +18,8 @@ struct WebSocketSession: ClientSession {
     /// Opened by `hello`; the socket handler closes the connection if it is still shut at the deadline.
     let helloGate: HelloGate
     private(set) var user: String?
+    /// The claims of the user's token (auth on): which rooms it may use.
+    private var claims: UserClaims?
     private(set) var rooms: Set<String> = []
     private var bucket: TokenBucket
 
@@ -47,7 +49,7 @@ struct WebSocketSession: ClientSession {
         }
         guard let user else {
             if case .hello(let user, let token) = frame {
-                hello(user: user, token: token)
+                await hello(user: user, token: token)
             } else {
                 reply(error: ProtocolError(.helloFirst, "say hello first", ref: frame.ref, id: frame.messageID))
             }
@@ -64,6 +66,7 @@ struct WebSocketSession: ClientSession {
                 guard rooms.count < node.limits.maxRoomsPerConnection else {
                     throw ProtocolError(.badRequest, "a connection may join at most \(node.limits.maxRoomsPerConnection) rooms", ref: ref)
                 }
+                try allow(room, ref: ref)
                 try spend(.read, user: user)
                 try await node.cluster.join(room: room, connection: connection, user: user, since: since, ref: ref)
                 rooms.insert(room)
@@ -74,6 +77,7 @@ struct WebSocketSession: ClientSession {
                 guard bucket.take(now: DispatchTime.now().uptimeNanoseconds) else {
                     throw ProtocolError(.rateLimited, "too many messages; retry later with the same id", id: id)
                 }
+                try allow(room, id: id)
                 try spend(.send, user: user, id: id)
                 let ack = try await node.cluster.send(room: room, user: user, id: id, text: text)
                 connection.send(.ack(room: room, id: id, seq: ack.seq))
@@ -83,6 +87,7 @@ struct WebSocketSession: ClientSession {
                 }
                 connection.send(.left(room: room, ref: ref))
             case .history(let room, let before, let limit, let ref):
+                try allow(room, ref: ref)
                 try spend(.read, user: user)
                 let messages = try await node.cluster.messages(room: room, before: before, since: nil, limit: limit)
                 connection.send(.history(room: room, ref: ref, messages: messages))
@@ -99,6 +104,13 @@ struct WebSocketSession: ClientSession {
         }
     }
 
+    /// Refuses a room the user's token does not list (its `rooms` claim).
+    private func allow(_ room: String, ref: JSONValue? = nil, id: String? = nil) throws {
+        guard claims?.allows(room) ?? true else {
+            throw ProtocolError(.unauthorized, "your token does not allow room \(room)", ref: ref, id: id)
+        }
+    }
+
     /// Spends from the user's and the address's budgets across connections (`ClientGuard`).
     private func spend(_ request: ClientGuard.Request, user: String, id: String? = nil) throws {
         if let refusal = node.clientGuard.allow(request, user: user, address: address) {
@@ -106,10 +118,14 @@ struct WebSocketSession: ClientSession {
         }
     }
 
-    private mutating func hello(user: String, token: String?) {
-        if let tokens = node.auth, !tokens.isValid(token: token, for: user) {
-            reply(error: ProtocolError(.unauthorized, token == nil ? "this cluster needs a token" : "invalid token"))
-            return
+    private mutating func hello(user: String, token: String?) async {
+        if let auth = node.auth {
+            do {
+                claims = try await auth.check(token: token, user: user)
+            } catch {
+                reply(error: ProtocolError(.unauthorized, error.description))
+                return
+            }
         }
         self.user = user
         helloGate.open()

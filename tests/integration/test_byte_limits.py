@@ -4,7 +4,7 @@ in-memory node for the module."""
 
 import pytest
 
-from chat_harness import expected_token, unique
+from chat_harness import AUTH_SECRET, expected_token, unique
 
 COMBINING_ACUTE = "\u0301"
 
@@ -96,13 +96,15 @@ def test_http_post_limits(node):
 
 
 def test_auth_checks_the_normalized_name(module_node_factory, clients):
-    """Auth is checked after normalization: the token of 'Zoë' (NFC) admits either spelling, and
-    the token of the decomposed spelling admits neither (it names a user nobody can be)."""
-    n = module_node_factory("--auth-secret", "nfc-secret", name="auth-nfc")
+    """Auth is checked after normalization: a token whose `sub` is 'Zoë' in either spelling admits
+    either spelling as the same user (the NFC one), and a token of another name admits neither."""
+    n = module_node_factory("--auth-secret", AUTH_SECRET, name="auth-nfc")
     c = clients(n)
-    w = c.hello("Zoe\u0308", token=expected_token("nfc-secret", "Zo\u00eb"))
+    w = c.hello("Zoe\u0308", token=expected_token(AUTH_SECRET, "Zo\u00eb"))
     assert w["user"] == "Zo\u00eb", w
     d = clients(n)
-    d.send({"type": "hello", "user": "Zoe\u0308", "token": expected_token("nfc-secret", "Zoe\u0308")})
-    f = d.recv(timeout=5)
+    assert d.hello("Zo\u00eb", token=expected_token(AUTH_SECRET, "Zoe\u0308"))["user"] == "Zo\u00eb"
+    e = clients(n)
+    e.send({"type": "hello", "user": "Zoe\u0308", "token": expected_token(AUTH_SECRET, "Zoe")})
+    f = e.recv(timeout=5)
     assert f["type"] == "error" and f["code"] == "unauthorized", f

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from chat_harness import expected_token, unique
+from chat_harness import AUTH_SECRET, expected_token, unique
 
 
 def assert_still_healthy(node, conn, room=None):
@@ -300,25 +300,27 @@ def test_rate_limited_http_429(limited_node):
 
 @pytest.fixture(scope="module")
 def auth_node(module_node_factory):
-    return module_node_factory("--auth-secret", "s3cret", name="auth")
+    return module_node_factory("--auth-secret", AUTH_SECRET, name="auth")
 
 
 def test_token_command_matches_contract(auth_node):
-    tok = auth_node.token("s3cret", "alice")
-    assert tok == expected_token("s3cret", "alice"), tok
+    import jwt  # PyJWT
+    tok = auth_node.token(AUTH_SECRET, "alice")
+    claims = jwt.decode(tok, AUTH_SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "alice" and claims["exp"] > time.time() + 3600, claims
 
 
 def test_unauthorized_ws(auth_node, clients):
     n = auth_node
-    token = n.token("s3cret", "alice")
+    token = n.token(AUTH_SECRET, "alice")
     c = clients(n)
     c.send({"type": "hello", "user": "alice"})
     expect_error(c, "unauthorized")
     c.send({"type": "hello", "user": "alice", "token": "not-the-token"})
     expect_error(c, "unauthorized")
-    c.send({"type": "hello", "user": "alice", "token": n.token("s3cret", "bob")})
+    c.send({"type": "hello", "user": "alice", "token": n.token(AUTH_SECRET, "bob")})
     expect_error(c, "unauthorized")
-    c.send({"type": "hello", "user": "alice", "token": n.token("wrong", "alice")})
+    c.send({"type": "hello", "user": "alice", "token": n.token("w" * 32, "alice")})
     expect_error(c, "unauthorized")
     # not logged in after the failures
     c.send({"type": "join", "room": "x", "ref": "j"})
@@ -339,9 +341,10 @@ def test_unauthorized_http(auth_node):
     assert r.status_code == 401 and r.json()["code"] == "unauthorized", (r.status_code, r.text)
     r = n.post(f"/rooms/{room}/messages", json=body, headers={"Authorization": "Bearer wrong"})
     assert r.status_code == 401 and r.json()["code"] == "unauthorized", (r.status_code, r.text)
-    r = n.post(f"/rooms/{room}/messages", json=body, headers={"Authorization": f"Bearer {n.token('s3cret', 'bob')}"})
+    r = n.post(f"/rooms/{room}/messages", json=body, headers={"Authorization": f"Bearer {n.token(AUTH_SECRET, 'bob')}"})
     assert r.status_code == 401, (r.status_code, r.text)
-    r = n.post(f"/rooms/{room}/messages", json=body, headers={"Authorization": f"Bearer {n.token('s3cret', 'alice')}"})
+    r = n.post(f"/rooms/{room}/messages", json=body, headers={"Authorization": f"Bearer {n.token(AUTH_SECRET, 'alice')}"})
     assert r.status_code == 200, (r.status_code, r.text)
     assert r.json() == {"room": room, "id": "a1", "seq": 1}
-    assert n.get(f"/rooms/{room}/messages").json()["messages"][0]["user"] == "alice"
+    reader = {"Authorization": f"Bearer {expected_token(AUTH_SECRET, 'anyone')}"}
+    assert n.get(f"/rooms/{room}/messages", headers=reader).json()["messages"][0]["user"] == "alice"

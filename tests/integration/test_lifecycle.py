@@ -4,7 +4,7 @@ import json
 import subprocess
 import time
 
-from chat_harness import NODE_BIN, REPO, ChatNode, expected_token, unique, wait_until
+from chat_harness import NODE_BIN, REPO, ChatNode, unique, wait_until
 
 
 def test_listening_line_and_graceful_sigterm(node_factory, clients):
@@ -40,11 +40,20 @@ def test_serve_is_default_subcommand():
 
 
 def test_token_subcommand_prints_one_line():
-    out = subprocess.run([str(NODE_BIN), "token", "--secret", "another secret", "--user", "Zo\u00eb"],
+    import jwt  # PyJWT
+    secret = "another secret, of 32 bytes or more"
+    # "Zoë" typed with a combining diaeresis: the token names the NFC form.
+    out = subprocess.run([str(NODE_BIN), "token", "--secret", secret, "--user", "Zoe\u0308", "--ttl", "600"],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.endswith("\n") and out.stdout.count("\n") == 1, repr(out.stdout)
-    assert out.stdout.strip() == expected_token("another secret", "Zo\u00eb")
+    claims = jwt.decode(out.stdout.strip(), secret, algorithms=["HS256"])
+    assert claims["sub"] == "Zo\u00eb"
+    assert abs(claims["exp"] - (time.time() + 600)) < 30, claims
+    assert "rooms" not in claims
+    short = subprocess.run([str(NODE_BIN), "token", "--secret", "short", "--user", "a"], capture_output=True, text=True,
+                           timeout=30)
+    assert short.returncode != 0 and "at least 32 bytes" in short.stderr
 
 
 def test_node_id_flag(node_factory, clients):

@@ -7,7 +7,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
-from chat_harness import unique, wait_until
+from chat_harness import AUTH_SECRET, expected_token, unique, wait_until
 
 SEED_RE = re.compile(r"^\[(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})\] (.*) \(([^()]*)\)$", re.S)
 
@@ -129,9 +129,9 @@ def test_seed_invalid_names_close_1008(node, path):
 def test_seed_route_needs_token_when_auth_is_on(module_node_factory):
     """With --auth-secret, /ws/{room}/{client_id} without ?token= (or with another user's token)
     is closed with 1008 and posts nothing; with the client id's own token it works."""
-    n = module_node_factory("--auth-secret", "s3cret", name="seed-auth")
+    n = module_node_factory("--auth-secret", AUTH_SECRET, name="seed-auth")
     room = unique("seedauth")
-    for query in ("", "?token=wrong", f"?token={n.token('s3cret', 'alice')}"):
+    for query in ("", "?token=wrong", f"?token={n.token(AUTH_SECRET, 'alice')}"):
         ws = ws_connect(n.ws_url(f"/ws/{room}/mallory{query}"), open_timeout=5, proxy=None,
                         ping_interval=None, close_timeout=2, legacy=True)
         try:
@@ -141,8 +141,9 @@ def test_seed_route_needs_token_when_auth_is_on(module_node_factory):
             assert info.value.rcvd is not None and info.value.rcvd.code == 1008, info.value
         finally:
             ws.close()
-    assert n.get(f"/rooms/{room}").json()["seq"] == 0, "nothing was posted without a valid token"
-    good = ws_connect(n.ws_url(f"/ws/{room}/mallory?token={n.token('s3cret', 'mallory')}"), open_timeout=5,
+    reader = {"Authorization": f"Bearer {expected_token(AUTH_SECRET, 'reader')}"}  # reads need a token too
+    assert n.get(f"/rooms/{room}", headers=reader).json()["seq"] == 0, "nothing was posted without a valid token"
+    good = ws_connect(n.ws_url(f"/ws/{room}/mallory?token={n.token(AUTH_SECRET, 'mallory')}"), open_timeout=5,
                       proxy=None, ping_interval=None, close_timeout=2, legacy=True)
     try:
         good.send("legit")

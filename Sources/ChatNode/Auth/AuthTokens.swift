@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 
-/// Stateless user tokens: base64url (no padding) of HMAC-SHA256(key: secret, message: user).
+/// HMAC tokens: base64url (no padding) of HMAC-SHA256(key: secret, message: subject). The admin
+/// token (`AdminToken`) is one; user tokens are JWTs (`UserAuth`).
 ///
 /// Whoever holds the secret (the operator, or a login service in front of the cluster) mints a
 /// token per user; every node checks it without shared state. Comparison is constant-time.
