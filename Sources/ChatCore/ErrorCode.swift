@@ -8,6 +8,8 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
     case rateLimited = "rate_limited"
     case unavailable
     case notFound = "not_found"
+    /// HTTP only: a cross-origin request the node does not accept (403).
+    case forbidden
     case `internal`
 
     /// The HTTP status that carries this code on the HTTP routes.
@@ -15,6 +17,7 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .badRequest, .helloFirst, .notJoined: 400
         case .unauthorized: 401
+        case .forbidden: 403
         case .notFound: 404
         case .tooLarge: 413
         case .rateLimited: 429

@@ -43,6 +43,12 @@ extension ChatNodeCommand {
             name: .customLong("limit"),
             help: "A client limit as NAME=VALUE, e.g. helloTimeoutSeconds=5 (repeatable; the names of the cluster file's \"limits\").")
         var limitSettings: [String] = []
+        @Option(
+            name: .customLong("allowed-origin"),
+            help: "A web origin whose pages may use this node, e.g. https://chat.example.com (repeatable; default: loopback).")
+        var allowedOrigins: [String] = []
+        @Flag(help: "Expose the page's test hooks (window.__chatDebug); for the browser tests, never production.")
+        var pageDebug = false
         @Option(help: "TCP port of internal links (0: any free port).") var internalPort: Int?
         @Option(help: "UDP port of gossip (0: any free port).") var gossipPort: Int?
         @Option(name: .customLong("seed"), help: "Gossip address host:port to join through (repeatable).") var seeds: [String] = []
@@ -73,6 +79,8 @@ extension ChatNodeCommand {
                     configuration.redis = url
                 }
             }
+            if !allowedOrigins.isEmpty { configuration.allowedOrigins = allowedOrigins }
+            if pageDebug { configuration.pageDebug = true }
             if let internalPort { configuration.internalPort = internalPort }
             if let gossipPort { configuration.gossipPort = gossipPort }
             if !seeds.isEmpty {

@@ -13,6 +13,8 @@ final class ChatNodeContext: Sendable {
     let logger: Logger
     /// The limits that span connections: connection counts and per-user and per-address rates.
     let clientGuard: ClientGuard
+    /// Which web origins may open the socket or post.
+    let origins: OriginPolicy
     private let nextConnection = Atomic<UInt64>(0)
     private let sessionPrefix: String
     private let ready = Atomic<Bool>(false)
@@ -31,6 +33,7 @@ final class ChatNodeContext: Sendable {
         self.auth = auth
         self.logger = logger
         self.clientGuard = ClientGuard(limits: configuration.limits)
+        self.origins = OriginPolicy(allowedOrigins: configuration.allowedOrigins)
         self.sessionPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
     }
 

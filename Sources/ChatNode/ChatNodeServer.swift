@@ -54,8 +54,10 @@ struct ChatNodeServer {
         let node = ChatNodeContext(configuration: configuration, cluster: cluster, auth: auth, logger: logger)
 
         let router = Router(context: ChatRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: JSONErrorMiddleware())
-        HTTPRoutes.add(to: router, node: node, registry: registry, page: try Self.loadPage())
+        let page = PageResponse(page: try Self.loadPage(), debug: configuration.pageDebug)
+        HTTPRoutes.add(to: router, node: node, registry: registry, page: page)
         AdminRoutes.add(to: router, node: node)
 
         let app = Application(

@@ -44,7 +44,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         (.init(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(TCP_KEEPCNT)), 3),
     ]
 
-    /// A connection refused at accept (over a connection limit); `handle` sees it as an error.
+    /// A connection refused at accept (over a connection limit) or at its upgrade (origin, path);
+    /// `handle` sees it as an error.
     struct Refused: Error {}
 
     /// Admits the connection (`ClientGuard`: node-wide and per-address connection limits; over
@@ -71,7 +72,23 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                 maxFrameSize: node.limits.maxFrameBytes,
                 enableAutomaticErrorHandling: true,
                 shouldUpgrade: { channel, head in
-                    channel.eventLoop.makeSucceededFuture(WebSocketRoutes.route(uri: head.uri) == nil ? nil : HTTPHeaders())
+                    // Refusals are answered here, as raw HTTP: declining an upgrade (nil) loses the
+                    // request head in NIO's typed upgrade handler, and the client would get no answer.
+                    let origin = head.headers.first(name: "Origin")
+                    if !node.origins.allows(origin: origin, host: head.headers.first(name: "Host")) {
+                        raw.writeAndClose(
+                            RawHTTPResponse.bytes(
+                                status: 403, reason: "Forbidden", code: .forbidden,
+                                message: "WebSocket connections from the web origin \(origin ?? "") are not allowed here"))
+                        return channel.eventLoop.makeFailedFuture(Refused())
+                    }
+                    if WebSocketRoutes.route(uri: head.uri) == nil {
+                        raw.writeAndClose(
+                            RawHTTPResponse.bytes(
+                                status: 404, reason: "Not Found", code: .notFound, message: "no WebSocket route at this path"))
+                        return channel.eventLoop.makeFailedFuture(Refused())
+                    }
+                    return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
                 },
                 upgradePipelineHandler: { channel, head in
                     channel.eventLoop.makeCompletedFuture {

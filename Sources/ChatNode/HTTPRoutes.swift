@@ -11,15 +11,21 @@ import RoomGroup
 
 /// The HTTP routes of PROTOCOL.md: the page, health, metrics, cluster and room routes.
 enum HTTPRoutes {
-    static func add(to router: Router<ChatRequestContext>, node: ChatNodeContext, registry: PrometheusCollectorRegistry, page: ByteBuffer) {
-        router.get("/") { _, _ in
-            Response(
-                status: .ok,
-                headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
-                body: .init(byteBuffer: page))
-        }
-        router.head("/") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"])
+    static func add(
+        to router: Router<ChatRequestContext>, node: ChatNodeContext, registry: PrometheusCollectorRegistry, page: PageResponse
+    ) {
+        router.get("/") { request, _ in page.response(host: request.head.authority) }
+        router.head("/") { request, _ in page.response(host: request.head.authority, head: true) }
+        // A WebSocket route reached as plain HTTP: the upgrade was refused for its origin (403),
+        // or the request was not an upgrade at all (426).
+        for path in ["/ws", "/ws/:room/:client"] {
+            router.get(RouterPath(path)) { request, _ in
+                try checkOrigin(request, node: node)
+                return JSONResponse.make(status: .upgradeRequired) { object in
+                    object.field("code", ErrorCode.badRequest.rawValue)
+                    object.field("message", "this is a WebSocket endpoint: connect with a WebSocket upgrade")
+                }
+            }
         }
         router.get("/healthz") { _, _ in
             JSONResponse.make { $0.field("status", "ok") }
@@ -155,6 +161,13 @@ enum HTTPRoutes {
         }
         router.post("/rooms/:room/messages") { request, context in
             let room = try roomParameter(context)
+            try checkOrigin(request, node: node)
+            guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
+                return JSONResponse.make(status: .unsupportedMediaType) { object in
+                    object.field("code", ErrorCode.badRequest.rawValue)
+                    object.field("message", "the body must be JSON, sent with Content-Type: application/json")
+                }
+            }
             var request = request
             let body: ByteBuffer
             do {
@@ -189,6 +202,15 @@ enum HTTPRoutes {
                 object.array("voters", status.voters) { $0.string($1.node) }
                 object.field("committedSeq", status.committedSeq)
             }
+        }
+    }
+
+    /// Refuses (403 `forbidden`) a request whose `Origin` is neither this node nor an allowed one.
+    static func checkOrigin(_ request: Request, node: ChatNodeContext) throws {
+        let origin = request.headers[.origin]
+        guard node.origins.allows(origin: origin, host: request.head.authority) else {
+            throw ProtocolError(
+                .forbidden, "requests from the web origin \(origin ?? "") are not allowed here (allowedOrigins in the cluster file)")
         }
     }
 

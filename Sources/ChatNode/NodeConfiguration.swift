@@ -36,6 +36,11 @@ struct NodeConfiguration: Sendable {
         (authSecret.map { [UserAuth.Key(kid: nil, algorithm: .hs256, material: $0)] } ?? []) + authKeys
     }
     var limits = ChatLimits()
+    /// `allowedOrigins` / `--allowed-origin`: web origins (besides the node's own) whose pages may
+    /// open the socket or post; nil: loopback origins (`OriginPolicy`).
+    var allowedOrigins: [String]?
+    /// `--page-debug`: the page exposes its test hooks (`window.__chatDebug`).
+    var pageDebug = false
     /// TCP port of internal links; 0 picks a free one (a node nobody joins through).
     var internalPort = 0
     /// UDP port of gossip; 0 picks a free one.
@@ -157,6 +162,7 @@ struct ClusterFile: Decodable {
     var auth: AuthSettings?
     var limits: ChatLimits?
     var replication: ReplicationSettings?
+    var allowedOrigins: [String]?
 
     static func load(path: String) throws -> ClusterFile {
         let data: Data
@@ -208,6 +214,7 @@ struct ClusterFile: Decodable {
         configuration.authSecret = auth?.secret
         configuration.authKeys = try (auth?.keys ?? []).map { try $0.key() }
         if let limits { configuration.limits = limits }
+        configuration.allowedOrigins = allowedOrigins
         if let factor = replication?.factor { configuration.replicationFactor = factor }
         configuration.source = path
         return configuration

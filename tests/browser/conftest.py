@@ -92,7 +92,8 @@ def cluster_processes(output_dir: Path):
             proc = subprocess.Popen(
                 [binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--node-id", name,
                  "--internal-port", str(free_port()), "--gossip-port", str(gossip),
-                 "--seed", f"127.0.0.1:{seed_port}", "--secret", "browser-test-secret"],
+                 "--seed", f"127.0.0.1:{seed_port}", "--secret", "browser-test-secret",
+                 "--page-debug"],  # the page's test hooks (window.__chatDebug)
                 stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
             )
             procs.append(proc)
