@@ -33,8 +33,11 @@ struct NetBed: Sendable {
         "cc\(pid % 1000)"
     }
 
-    func upArguments(hosts: Int, subnet: Int?) -> [String] {
-        [script, "up", "--name", name, "--hosts", String(hosts)] + (subnet.map { ["--subnet", String($0)] } ?? [])
+    /// The bed records this process as its owner, and beds of earlier `chat-chaos` runs whose
+    /// owner is gone (killed before they could take their bed down) are removed first.
+    func upArguments(hosts: Int, subnet: Int?, owner: Int32 = ProcessInfo.processInfo.processIdentifier) -> [String] {
+        [script, "up", "--name", name, "--hosts", String(hosts), "--owner-pid", String(owner), "--sweep-prefix", "cc"]
+            + (subnet.map { ["--subnet", String($0)] } ?? [])
     }
 
     func downArguments() -> [String] { [script, "down", "--name", name] }

@@ -13,8 +13,14 @@ import Testing
     @Test func argumentsFollowTheNetbedCLI() {
         let bed = NetBed(script: "tests/netbed/netbed.py", name: "cc42")
         #expect(
-            bed.upArguments(hosts: 3, subnet: 9) == ["tests/netbed/netbed.py", "up", "--name", "cc42", "--hosts", "3", "--subnet", "9"])
-        #expect(bed.upArguments(hosts: 3, subnet: nil) == ["tests/netbed/netbed.py", "up", "--name", "cc42", "--hosts", "3"])
+            bed.upArguments(hosts: 3, subnet: 9, owner: 4242)
+                == [
+                    "tests/netbed/netbed.py", "up", "--name", "cc42", "--hosts", "3", "--owner-pid", "4242", "--sweep-prefix", "cc",
+                    "--subnet", "9",
+                ])
+        #expect(
+            bed.upArguments(hosts: 3, subnet: nil, owner: 7)
+                == ["tests/netbed/netbed.py", "up", "--name", "cc42", "--hosts", "3", "--owner-pid", "7", "--sweep-prefix", "cc"])
         #expect(bed.downArguments() == ["tests/netbed/netbed.py", "down", "--name", "cc42"])
         #expect(
             bed.faultArguments(kind: .partition, host: 2)

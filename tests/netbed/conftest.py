@@ -132,7 +132,8 @@ def make_bed(hosts: int, prefix: str = "nbt") -> netbed.TestBed:
     raise netbed.NetbedError(f"no free 10.77.K.0/24 after 8 names: {last}")
 
 
-BED_PREFIXES = ("nbt", "nbs")  # names of the beds these tests make (make_bed)
+# Names of the beds these tests make (make_bed), and chat-chaos's (`cc<pid>`, owned by its process).
+BED_PREFIXES = ("nbt", "nbs", "cc")
 
 
 @pytest.fixture(scope="session")

@@ -697,6 +697,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--name", required=True)
     p.add_argument("--hosts", type=int, required=True)
     p.add_argument("--subnet", type=int, default=None, help="K of 10.77.K.0/24 (default: from the name)")
+    p.add_argument("--owner-pid", type=int, default=None,
+                   help="the process that owns the bed: once it is gone, sweep_stale (and --sweep-prefix) remove it")
+    p.add_argument("--sweep-prefix", action="append", default=[],
+                   help="first remove beds with this name prefix whose owner process is gone (repeatable)")
     p = sub.add_parser("down", help="remove the bed (idempotent)")
     p.add_argument("--name", required=True)
     p = sub.add_parser("fault", help="apply a fault to a host")
@@ -725,7 +729,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         if os.geteuid() != 0:
             raise NetbedError("netbed needs root (network namespaces, iptables, tc)")
         if a.cmd == "up":
-            out = TestBed(a.name, a.hosts, a.subnet).up()
+            if a.sweep_prefix:
+                sweep_stale(a.sweep_prefix)
+            out = TestBed(a.name, a.hosts, a.subnet, owner_pid=a.owner_pid).up()
         elif a.cmd == "down":
             out = TestBed(a.name, 1).down()
         elif a.cmd == "fault":

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -285,3 +286,21 @@ def test_stale_bed_of_a_dead_run_is_swept():
     finally:
         b.down()
         mine.down()
+
+
+def test_cli_up_records_its_owner_and_sweeps_dead_owners_beds():
+    """chat-chaos makes its bed with `up --owner-pid <its pid> --sweep-prefix cc`: a bed of a
+    chat-chaos run killed before it could take its bed down is removed by the next run (and by
+    these tests' sweep), while a live run's bed is kept."""
+    require_bed()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale, live = "cc9" + uuid.uuid4().hex[:3], "cc8" + uuid.uuid4().hex[:3]
+    try:
+        cli("up", "--name", stale, "--hosts", "1", "--owner-pid", str(dead.pid))
+        cli("up", "--name", live, "--hosts", "1", "--owner-pid", str(os.getpid()), "--sweep-prefix", "cc")
+        assert json.loads(cli("status", "--name", stale).stdout)["exists"] is False, "the dead run's bed is still there"
+        assert json.loads(cli("status", "--name", live).stdout)["up"] is True
+    finally:
+        cli("down", "--name", stale)
+        cli("down", "--name", live)
