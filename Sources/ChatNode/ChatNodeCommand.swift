@@ -47,6 +47,8 @@ extension ChatNodeCommand {
             name: .customLong("allowed-origin"),
             help: "A web origin whose pages may use this node, e.g. https://chat.example.com (repeatable; default: loopback).")
         var allowedOrigins: [String] = []
+        @Flag(help: "Put /metrics, /cluster and /rooms/{room}/replica behind the admin token (chat-node token --admin).")
+        var protectOperations = false
         @Flag(help: "Expose the page's test hooks (window.__chatDebug); for the browser tests, never production.")
         var pageDebug = false
         @Option(help: "TCP port of internal links (0: any free port).") var internalPort: Int?
@@ -81,6 +83,7 @@ extension ChatNodeCommand {
             }
             if !allowedOrigins.isEmpty { configuration.allowedOrigins = allowedOrigins }
             if pageDebug { configuration.pageDebug = true }
+            if protectOperations { configuration.protectOperations = true }
             if let internalPort { configuration.internalPort = internalPort }
             if let gossipPort { configuration.gossipPort = gossipPort }
             if !seeds.isEmpty {

@@ -39,6 +39,9 @@ struct NodeConfiguration: Sendable {
     /// `allowedOrigins` / `--allowed-origin`: web origins (besides the node's own) whose pages may
     /// open the socket or post; nil: loopback origins (`OriginPolicy`).
     var allowedOrigins: [String]?
+    /// `auth.protectOperations` / `--protect-operations`: `/metrics`, `/cluster` and
+    /// `/rooms/{room}/replica` need the admin token (a Prometheus scrape sends it as a bearer token).
+    var protectOperations = false
     /// `--page-debug`: the page exposes its test hooks (`window.__chatDebug`).
     var pageDebug = false
     /// TCP port of internal links; 0 picks a free one (a node nobody joins through).
@@ -146,6 +149,7 @@ struct ClusterFile: Decodable {
 
         var secret: String?
         var keys: [KeySetting]?
+        var protectOperations: Bool?
     }
 
     struct ReplicationSettings: Decodable {
@@ -213,6 +217,7 @@ struct ClusterFile: Decodable {
         if let limit = history?.limit { configuration.historyLimit = limit }
         configuration.authSecret = auth?.secret
         configuration.authKeys = try (auth?.keys ?? []).map { try $0.key() }
+        configuration.protectOperations = auth?.protectOperations ?? false
         if let limits { configuration.limits = limits }
         configuration.allowedOrigins = allowedOrigins
         if let factor = replication?.factor { configuration.replicationFactor = factor }

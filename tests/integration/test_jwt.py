@@ -4,6 +4,7 @@ need a token, and tokens that never reach the log. Tokens are minted with PyJWT,
 service in front of the cluster would. Each case says what the bad token gets."""
 
 import json
+import subprocess
 import time
 
 import jwt  # PyJWT
@@ -11,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from chat_harness import AUTH_SECRET, ChatNode, expected_token, unique
+from chat_harness import AUTH_SECRET, NODE_BIN, ChatNode, expected_token, unique
 
 SECOND_SECRET = "the-next-auth-key-for-rotation-0123456789"
 EC_PRIVATE = ec.generate_private_key(ec.SECP256R1())
@@ -141,3 +142,21 @@ def test_tokens_never_reach_the_log(jwt_node):
     for token in PRESENTED:
         signature = token.rsplit(".", 1)[-1] or token  # `alg: none` tokens have no signature
         assert signature not in log, f"a token was logged: {token[:20]}..."
+
+
+def test_operations_routes_behind_the_admin_token(node_factory):
+    """With --protect-operations, /metrics, /cluster and /rooms/{room}/replica need the admin token
+    (derived from the cluster secret); the health routes and the page do not."""
+    secret = "operations-test-cluster-secret-0123456789"
+    n = node_factory("--protect-operations", "--secret", secret, "--auth-secret", AUTH_SECRET)
+    admin = subprocess.run([str(NODE_BIN), "token", "--admin", "--secret", secret], capture_output=True, text=True,
+                           timeout=30).stdout.strip()
+    room = unique("room")
+    for path in ("/metrics", "/cluster", f"/rooms/{room}/replica"):
+        r = n.get(path)
+        assert r.status_code == 401 and r.json()["code"] == "unauthorized", (path, r.text)
+        r = n.get(path, headers={"Authorization": f"Bearer {expected_token(AUTH_SECRET, 'alice')}"})
+        assert r.status_code == 401, f"a user token opened {path}"
+        r = n.get(path, headers={"Authorization": f"Bearer {admin}"})
+        assert r.status_code in (200, 404), (path, r.status_code, r.text)  # 404: no replica of that room
+    assert n.get("/healthz").status_code == 200 and n.get("/").status_code == 200
