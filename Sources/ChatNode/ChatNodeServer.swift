@@ -88,7 +88,7 @@ struct ChatNodeServer {
     static func registerMetrics() {
         for label in [
             "chat_history_errors_total", "chat_history_writes_total", "chat_history_dropped_total",
-            "chat_slow_consumer_disconnects_total", "chat_seed_dropped_total",
+            "chat_slow_consumer_disconnects_total", "chat_seed_dropped_total", "chat_history_skipped_total",
         ] {
             Counter(label: label).increment(by: 0)
         }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// The history cache in Redis, through hiredis.
 ///
@@ -54,6 +55,11 @@ public final class RedisHistoryStore: HistoryStore, Service, @unchecked Sendable
     private let errorsCounter = Counter(label: "chat_history_errors_total")
     private let droppedCounter = Counter(label: "chat_history_dropped_total")
     private let upGauge = Gauge(label: "chat_history_up")
+    private let skippedCounter = Counter(label: "chat_history_skipped_total")
+    private let skipped = Atomic<Int>(0)
+
+    /// Entries read back that were skipped as not trustworthy (`StoredEntry.check`), since start.
+    public var skippedEntries: Int { skipped.load(ordering: .relaxed) }
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -232,13 +238,25 @@ public final class RedisHistoryStore: HistoryStore, Service, @unchecked Sendable
         guard case .array(let members) = reply else {
             throw HistoryError.corrupt("ZRANGE answered \(reply)")
         }
+        // Trust nothing read back: an entry that does not decode, names another room, has a seq
+        // out of range or a field no client could have sent is skipped and counted, never trapped
+        // on and never allowed to make the room unreadable.
         let decoder = JSONDecoder()
-        return try members.map { member in
-            guard case .string(let bytes) = member,
-                let message = try? decoder.decode(ChatMessage.self, from: Data(bytes))
-            else { throw HistoryError.corrupt("a member of chat:room:\(request.room) is not a message") }
-            return message
+        var messages: [ChatMessage] = []
+        for member in members {
+            guard case .string(let bytes) = member, let message = try? decoder.decode(ChatMessage.self, from: Data(bytes)),
+                StoredEntry.isTrustworthy(message, room: request.room), (messages.last?.seq ?? 0) < message.seq
+            else {
+                skipped.add(1, ordering: .relaxed)
+                skippedCounter.increment()
+                continue
+            }
+            messages.append(message)
         }
+        if messages.count < members.count {
+            logger.warning("skipped \(members.count - messages.count) untrustworthy entries of chat:room:\(request.room)")
+        }
+        return messages
     }
 
     private func write(_ messages: [ChatMessage], on connection: RedisConnection) throws {

@@ -39,6 +39,38 @@ struct RedisHistoryStoreTests {
         #expect(try await store.load(room: "r", limit: 100).count == 10)
     }
 
+    /// Issue 11 §7: entries someone else wrote into the cache are checked like client input; the
+    /// good ones are read, the rest skipped and counted, and the room stays readable.
+    @Test(.timeLimit(.minutes(1)))
+    func untrustworthyEntriesAreSkippedAndCounted() async throws {
+        let redis = try RedisServerProcess()
+        try redis.start()
+        defer { redis.stop() }
+        let store = makeStore(port: redis.port)
+        defer { store.stop() }
+        for seq: UInt64 in 1...3 { store.append(message(seq)) }
+        #expect(await store.flush(timeout: .seconds(5)))
+        func entry(_ seq: UInt64, room: String = "r", user: String = "u", text: String = "t") -> String {
+            #"{"room":"\#(room)","seq":\#(seq),"id":"x\#(seq)","user":"\#(user)","text":"\#(text)","ts":1}"#
+        }
+        let bad: [(score: Int, member: String)] = [
+            (4, "not json"),
+            (5, entry(0)),  // seq 0
+            (6, entry(6, room: "other")),  // another room's
+            (7, entry(1 << 60)),  // beyond 2^53: the room would continue after it
+            (8, entry(8, user: String(repeating: "x", count: 200))),  // no client could send that name
+            (9, entry(2)),  // a seq below one already read (score and seq disagree)
+            (11, entry(11, text: String(repeating: "y", count: 70_000))),  // larger than any frame
+        ]
+        for (score, member) in bad {
+            #expect(RedisServerProcess.command(port: redis.port, ["ZADD", "chat:room:r", String(score), member]).hasPrefix(":1"))
+        }
+        #expect(RedisServerProcess.command(port: redis.port, ["ZADD", "chat:room:r", "10", entry(10)]).hasPrefix(":1"))
+        let loaded = try await store.load(room: "r", limit: 100)
+        #expect(loaded.map(\.seq) == [1, 2, 3, 10])
+        #expect(store.skippedEntries == bad.count)
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func survivesRedisGoingAwayAndComingBack() async throws {
         let redis = try RedisServerProcess()
