@@ -21,6 +21,9 @@ let package = Package(
         .library(name: "ChatClient", targets: ["ChatClient"]),
         .executable(name: "chat-microbench", targets: ["Microbenchmarks"]),
         .library(name: "RoomGroup", targets: ["RoomGroup"]),
+        // For the fuzz harnesses (Fuzz/Package.swift): the link and gossip codecs.
+        .library(name: "Cluster", targets: ["Cluster"]),
+        .library(name: "Gossip", targets: ["Gossip"]),
         .executable(name: "group-sim", targets: ["GroupSimulation"]),
     ],
     dependencies: [

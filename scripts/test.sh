@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SETUP_TEST_TOOLS=1 scripts/setup.sh
 echo "==> swift format lint"
-swift format lint --strict -r Sources Tests Package.swift
+swift format lint --strict -r Sources Tests Package.swift Fuzz/Sources Fuzz/Package.swift
 echo "==> swift test"
 swift build --build-tests
 BIN="$(swift build --show-bin-path)"
@@ -20,3 +20,5 @@ echo "==> chaos run: 5 nodes with Redis, 60 s of traffic, 6 faults of each kind 
     --node-binary "$CHAT_NODE_BIN" --work-dir test-output/chaos
 echo "==> integration, cluster, tool and browser tests"
 python3 -m pytest tests -q --timeout 120 -p no:cacheprovider
+echo "==> fuzzing: the JSON parser, client frames, internal frames and gossip, ${FUZZ_SECONDS:-30} s each"
+scripts/fuzz.sh "${FUZZ_SECONDS:-30}"

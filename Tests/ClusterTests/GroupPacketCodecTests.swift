@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RoomGroup
 import Testing
@@ -123,5 +124,38 @@ struct GroupPacketCodecTests {
             $0.writeInteger(UInt64.max)
         }
         #expect(throws: InternalFrameError.self) { try InternalFrame.decode(&hugeIndex) }
+    }
+}
+
+/// The seed corpus of the internal-frame fuzzer (`Fuzz/Corpus/internal-frame`, issue 11 §8): every
+/// committed seed still decodes. `CHAT_WRITE_FUZZ_CORPUS=1 swift test --filter FuzzCorpus` writes
+/// the seeds again from the frames below after a codec change.
+@Suite("Fuzz corpus of internal frames")
+struct InternalFrameFuzzCorpusTests {
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "../../Fuzz/Corpus/internal-frame"
+    ).standardized
+
+    static let seeds: [(String, InternalFrame)] = [
+        ("group-packets", .group(GroupPacketCodecTests.packets)),
+        ("hello", .hello(node: "n1", nonce: [1, 2, 3])),
+        ("join", .join(corr: 7, room: "lobby", user: "zoë", since: 12)),
+        ("leave", .leave(corr: 8, room: "lobby", user: "zoë")),
+    ]
+
+    @Test func seedsDecode() throws {
+        if ProcessInfo.processInfo.environment["CHAT_WRITE_FUZZ_CORPUS"] == "1" {
+            try FileManager.default.createDirectory(at: Self.corpus, withIntermediateDirectories: true)
+            for (name, frame) in Self.seeds {
+                let buffer = frame.encoded
+                try Data(buffer.readableBytesView).write(to: Self.corpus.appendingPathComponent(name))
+            }
+        }
+        let files = try FileManager.default.contentsOfDirectory(at: Self.corpus, includingPropertiesForKeys: nil)
+        #expect(files.count >= Self.seeds.count)
+        for file in files {
+            var buffer = ByteBuffer(bytes: try Data(contentsOf: file))
+            #expect(throws: Never.self, "\(file.lastPathComponent)") { _ = try InternalFrame.decode(&buffer) }
+        }
     }
 }

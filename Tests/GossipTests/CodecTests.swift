@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Gossip
@@ -87,6 +88,30 @@ struct CodecTests {
         #expect(GossipAddress(host: "a", port: 1).description == "a:1")
         for bad in ["", "host", ":80", "host:", "host:99999", "::1:80", "[::1]", "host:-1", "host:x"] {
             #expect(GossipAddress(bad) == nil, "\(bad)")
+        }
+    }
+}
+
+/// The seed corpus of the gossip fuzzer (`Fuzz/Corpus/gossip`, issue 11 §8): every committed seed
+/// still decodes; `CHAT_WRITE_FUZZ_CORPUS=1` writes them again from `CodecTests.messages`.
+@Suite("Fuzz corpus of gossip messages")
+struct GossipFuzzCorpusTests {
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "../../Fuzz/Corpus/gossip"
+    ).standardized
+
+    @Test func seedsDecode() throws {
+        if ProcessInfo.processInfo.environment["CHAT_WRITE_FUZZ_CORPUS"] == "1" {
+            try FileManager.default.createDirectory(at: Self.corpus, withIntermediateDirectories: true)
+            for (index, message) in CodecTests.messages.enumerated() {
+                try Data(SWIMCodec.encode(message)).write(to: Self.corpus.appendingPathComponent("message-\(index)"))
+            }
+        }
+        let files = try FileManager.default.contentsOfDirectory(at: Self.corpus, includingPropertiesForKeys: nil)
+        #expect(files.count >= CodecTests.messages.count)
+        for file in files {
+            let bytes = [UInt8](try Data(contentsOf: file))
+            #expect(throws: Never.self, "\(file.lastPathComponent)") { _ = try SWIMCodec.decode(bytes) }
         }
     }
 }
