@@ -11,8 +11,12 @@ public struct GossipConfiguration: Sendable {
     public var advertisedHost: String?
     /// Addresses to join through; may include our own address, which is ignored.
     public var seeds: [GossipAddress]
-    /// Cluster secret: datagrams carry an HMAC-SHA256 tag keyed with SHA256(secret).
+    /// Cluster secret: datagrams are sealed with AES-256-GCM under a key derived from it
+    /// (`GossipSealer`).
     public var secret: String
+    /// More secrets whose datagrams are opened (the key ring of `GossipSealer`); `secret` seals.
+    /// A new secret goes here on every node first, then becomes `secret` everywhere.
+    public var acceptedSecrets: [String] = []
     public var metadata: [String: String]
     public var settings: SWIMSettings
     /// Whether graceful shutdown (SIGTERM) starts the leave by itself. A host that must do

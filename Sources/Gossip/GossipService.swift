@@ -46,6 +46,7 @@ public final class GossipService: Service, Sendable {
         var health = GossipHealthLog()
         var stats = SWIMStats()
         var bad: UInt64 = 0
+        var replayed: UInt64 = 0
         var sent: UInt64 = 0
         var received: UInt64 = 0
         var alive = -1
@@ -56,6 +57,7 @@ public final class GossipService: Service, Sendable {
         let suspicions = Counter(label: "chat_gossip_suspicions_total")
         let deaths = Counter(label: "chat_gossip_deaths_total")
         let badDatagrams = Counter(label: "chat_gossip_bad_datagrams_total")
+        let replayedDatagrams = Counter(label: "chat_gossip_replayed_datagrams_total")
         let sent = Counter(label: "chat_gossip_datagrams_sent_total")
         let received = Counter(label: "chat_gossip_datagrams_received_total")
         let alive = Gauge(label: "chat_gossip_members_alive")
@@ -139,7 +141,9 @@ public final class GossipService: Service, Sendable {
             s.boundPort = bound
             s.channel = channel
             s.socket = socket
-            s.endpoint = SWIMEndpoint(instance: instance, secret: configuration.secret)
+            s.endpoint = SWIMEndpoint(
+                instance: instance, secrets: [configuration.secret] + configuration.acceptedSecrets,
+                wallClockOffset: Self.wallClockOffset())
             // Visible from the moment the port is: a node without seeds is joined at once (a
             // reader that saw `boundPort` must not see `isJoined` false until the first tick).
             s.isJoined = instance.isJoined
@@ -354,6 +358,10 @@ public final class GossipService: Service, Sendable {
         if stats.suspicions > s.stats.suspicions { metrics.suspicions.increment(by: Int64(stats.suspicions - s.stats.suspicions)) }
         if stats.deaths > s.stats.deaths { metrics.deaths.increment(by: Int64(stats.deaths - s.stats.deaths)) }
         s.stats = stats
+        if endpoint.replayedDatagrams > s.replayed {
+            metrics.replayedDatagrams.increment(by: Int64(endpoint.replayedDatagrams - s.replayed))
+            s.replayed = endpoint.replayedDatagrams
+        }
         if endpoint.badDatagrams > s.bad {
             metrics.badDatagrams.increment(by: Int64(endpoint.badDatagrams - s.bad))
             logger.debug("dropped unauthenticated or malformed datagram")
@@ -389,6 +397,13 @@ public final class GossipService: Service, Sendable {
 
     static func now() -> SWIMInstant {
         SWIMInstant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds))
+    }
+
+    /// Wall-clock nanoseconds minus `now()`'s: datagrams carry wall-clock times.
+    static func wallClockOffset() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec) - now().nanoseconds
     }
 
     /// Starting incarnation: wall-clock milliseconds, so a restarted process (same id) starts above

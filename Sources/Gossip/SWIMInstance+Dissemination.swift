@@ -21,7 +21,7 @@ extension SWIMInstance {
         max(1, Int((settings.retransmitMultiplier * log(Double(activeCount + 2))).rounded(.up)))
     }
 
-    var payloadBudget: Int { settings.maxDatagramSize - GossipAuthenticator.tagSize }
+    var payloadBudget: Int { settings.maxDatagramSize - GossipSealer.overhead }
 
     mutating func send(
         _ kind: SWIMMessageKind, to address: GossipAddress, destination: String?, forced: [SWIMUpdate] = []

@@ -147,7 +147,8 @@ public final class SWIMSimulation {
         let me = GossipMember(id: id, address: address, metadata: meta, status: .alive, incarnation: incarnation)
         let seedAddresses = seeds.compactMap { indexByID[$0].map { nodes[$0].address } }
         let instance = SWIMInstance(settings: configuration.settings, myself: me, seeds: seedAddresses, now: now, randomSeed: rng.next())
-        return SWIMEndpoint(instance: instance, secret: secret ?? configuration.secret)
+        // One simulated clock for every node: wall-clock offset 0. Nonces from the seed.
+        return SWIMEndpoint(instance: instance, secrets: [secret ?? configuration.secret], nonceSeed: rng.next())
     }
 
     /// The process crashes: it never runs again, datagrams to it are lost.

@@ -60,23 +60,61 @@ struct CodecTests {
         }
     }
 
-    @Test("HMAC framing: sealed datagrams open; tampered, truncated or wrong-secret ones do not")
-    func hmac() {
-        let auth = GossipAuthenticator(secret: "cluster-secret")
-        let other = GossipAuthenticator(secret: "another-secret")
+    @Test("AES-GCM sealing: sealed datagrams open; tampered, truncated or wrong-secret ones do not; no plaintext shows")
+    func sealing() throws {
+        var sealer = GossipSealer(secrets: ["cluster-secret"], nonceSeed: 1)
+        let other = GossipSealer(secrets: ["another-secret"])
         let payload = SWIMCodec.encode(Self.messages[2])
-        let datagram = auth.seal(payload)
-        #expect(datagram.count == payload.count + 32)
-        #expect(auth.open(datagram).map(Array.init) == payload)
+        let datagram = sealer.seal(payload, sentAtMs: 1_700_000_000_123)
+        #expect(datagram.count == payload.count + GossipSealer.overhead)
+        let opened = try #require(sealer.open(datagram))
+        #expect(opened.payload == payload)
+        #expect(opened.sentAtMs == 1_700_000_000_123)
         #expect(other.open(datagram) == nil)
-        for i in [0, payload.count / 2, payload.count, datagram.count - 1] {
+        // The member's address and metadata are in the payload; none of it is in the datagram.
+        for secret in ["10.1.2.3", "clientPort", "node-a"] {
+            let needle = Array(secret.utf8)
+            #expect(!datagram.indices.dropLast(needle.count).contains { Array(datagram[$0..<$0 + needle.count]) == needle })
+        }
+        // Every byte matters: version, key id, time, nonce, ciphertext, tag.
+        for i in [0, 1, 6, 14, 30, datagram.count / 2, datagram.count - 1] {
             var tampered = datagram
             tampered[i] ^= 0x01
-            #expect(auth.open(tampered) == nil)
+            #expect(sealer.open(tampered) == nil, "byte \(i)")
         }
-        #expect(auth.open(Array(datagram.dropLast())) == nil)
-        #expect(auth.open([]) == nil)
-        #expect(auth.open(Array(repeating: 0, count: 32)) == nil)
+        #expect(sealer.open(Array(datagram.dropLast())) == nil)
+        #expect(sealer.open([]) == nil)
+        #expect(sealer.open(Array(repeating: 0, count: 64)) == nil)
+        // Nonces never repeat within a stream.
+        let nonces = (0..<1000).map { _ in Array(sealer.seal([1], sentAtMs: 0)[13..<25]) }
+        #expect(Set(nonces).count == 1000)
+    }
+
+    @Test("a key ring: the first secret seals, every one opens, so secrets rotate node by node")
+    func keyRing() throws {
+        var old = GossipSealer(secrets: ["old-secret"])
+        var rotating = GossipSealer(secrets: ["new-secret", "old-secret"])
+        var new = GossipSealer(secrets: ["new-secret"])
+        let payload: [UInt8] = [1, 2, 3]
+        #expect(rotating.open(old.seal(payload, sentAtMs: 0))?.payload == payload)
+        #expect(new.open(rotating.seal(payload, sentAtMs: 0))?.payload == payload)
+        #expect(old.open(new.seal(payload, sentAtMs: 0)) == nil)
+    }
+
+    @Test("the replay filter: a nonce is taken once within the window; outside it the datagram is stale")
+    func replayFilter() {
+        var filter = ReplayFilter(windowMs: 30_000, capacity: 4)
+        let a: [UInt8] = [1], b: [UInt8] = [2]
+        #expect(filter.check(nonce: a, sentAtMs: 1_000, nowMs: 1_500) == .fresh)
+        #expect(filter.check(nonce: a, sentAtMs: 1_000, nowMs: 20_000) == .replayed)
+        #expect(filter.check(nonce: a, sentAtMs: 1_000, nowMs: 32_000) == .stale)
+        #expect(filter.check(nonce: b, sentAtMs: 40_000, nowMs: 5_000) == .stale)  // from the future
+        // Long after, the nonce is forgotten, and the same datagram is stale anyway.
+        #expect(filter.check(nonce: b, sentAtMs: 100_000, nowMs: 100_000) == .fresh)
+        #expect(filter.check(nonce: a, sentAtMs: 1_000, nowMs: 100_000) == .stale)
+        // Bounded: past capacity the oldest nonces are forgotten first.
+        for n: UInt8 in 10..<20 { #expect(filter.check(nonce: [n], sentAtMs: 100_000, nowMs: 100_001) == .fresh) }
+        #expect(filter.check(nonce: [19], sentAtMs: 100_000, nowMs: 100_002) == .replayed)
     }
 
     @Test("addresses parse and print")

@@ -269,18 +269,20 @@ struct SimulationTests {
         #expect(lossy < 6, "30 members at 10% loss: \(lossy)")
     }
 
-    @Test("datagrams without a valid HMAC are dropped and counted; a node with the wrong secret never joins", .timeLimit(.minutes(1)))
+    @Test("datagrams that do not open are dropped and counted; a node with the wrong secret never joins", .timeLimit(.minutes(1)))
     func authentication() async throws {
         let (sim, formed) = await Sim.cluster(5, seed: 21)
         try #require(formed != nil)
-        let good = GossipAuthenticator(secret: sim.configuration.secret)
+        var good = GossipSealer(secrets: [sim.configuration.secret])
         let forged = SWIMMessage(
             senderID: "intruder", senderIncarnation: 99, kind: .sync(replyRequested: true),
             updates: [SWIMUpdate(member: GossipMember(id: "intruder", address: GossipAddress(host: "6.6.6.6", port: 1)))])
         let payload = SWIMCodec.encode(forged)
-        var tampered = good.seal(payload)
-        tampered[3] ^= 0xFF
-        let wrongSecret = GossipAuthenticator(secret: "guess").seal(payload)
+        let nowMs = sim.now.nanoseconds / 1_000_000
+        var tampered = good.seal(payload, sentAtMs: nowMs)
+        tampered[30] ^= 0xFF
+        var guess = GossipSealer(secrets: ["guess"])
+        let wrongSecret = guess.seal(payload, sentAtMs: nowMs)
         let from = GossipAddress(host: "6.6.6.6", port: 1)
         for bytes in [tampered, wrongSecret, payload, [], [1, 2, 3]] { sim.inject(bytes, to: "n1", from: from) }
         #expect(sim.endpoint("n1").badDatagrams == 5)
@@ -295,6 +297,38 @@ struct SimulationTests {
         #expect(sim.endpoint("n0").badDatagrams > 0)
         #expect(!sim.instance("outsider").isJoined)
         #expect(sim.instance("outsider").members.map(\.id) == ["outsider"])
+    }
+
+    @Test("a captured datagram sent again changes nothing: replays are dropped, late ones are stale", .timeLimit(.minutes(1)))
+    func replays() async throws {
+        let (sim, formed) = await Sim.cluster(5, seed: 23)
+        try #require(formed != nil)
+        // A datagram as a member would seal it (made here with the secret, as if captured on the
+        // wire): it announces a member "ghost" that never answers.
+        var member = GossipSealer(secrets: [sim.configuration.secret])
+        let ghost = GossipMember(id: "ghost", address: GossipAddress(host: "10.9.9.9", port: 7946))
+        let news = SWIMMessage(
+            senderID: "n0", senderIncarnation: sim.instance("n0").myself.incarnation, kind: .gossip, updates: [SWIMUpdate(member: ghost)])
+        let captured = member.seal(SWIMCodec.encode(news), sentAtMs: sim.now.nanoseconds / 1_000_000)
+        let from = sim.instance("n0").myself.address
+        sim.inject(captured, to: "n1", from: from)
+        await Sim.run(sim, for: .milliseconds(100))
+        #expect(sim.instance("n1").member("ghost") != nil, "the first delivery is news")
+        // Gossip declares the ghost dead; a replay within the window must not bring it back.
+        await Sim.run(sim, for: .seconds(15))
+        let status = sim.instance("n1").member("ghost")?.status
+        #expect(status != .alive)
+        let replayedBefore = sim.endpoint("n1").replayedDatagrams
+        sim.inject(captured, to: "n1", from: from)
+        await Sim.run(sim, for: .milliseconds(100))
+        #expect(sim.endpoint("n1").replayedDatagrams == replayedBefore + 1)
+        #expect(sim.instance("n1").member("ghost")?.status == status)
+        // After the window (30 s) the same bytes are stale, on any node.
+        await Sim.run(sim, for: .seconds(20))
+        sim.inject(captured, to: "n2", from: from)
+        await Sim.run(sim, for: .milliseconds(100))
+        #expect(sim.endpoint("n2").replayedDatagrams == 1)
+        #expect(sim.endpoint("n1").badDatagrams == 0)
     }
 
     @Test("the simulation replays exactly from its seed", .timeLimit(.minutes(1)))
