@@ -67,7 +67,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                 raw.writeAndClose(RawHTTPResponse.refusal(refusal, limits: node.limits))
                 return Value(upgradeResult: channel.eventLoop.makeFailedFuture(Refused()), channel: channel)
             }
-            channel.closeFuture.whenComplete { _ in clientGuard.release(address) }
+            raw.releaseOnClose { clientGuard.release(address) }
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: node.limits.maxFrameBytes,
                 enableAutomaticErrorHandling: true,
@@ -122,8 +122,9 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                 clientGuard.counted(.requestHeadTimeout)
                 raw.writeAndClose(RawHTTPResponse.refusal(.requestHeadTimeout, limits: limits))
             }
+            // The upgrade result completes once the head is read (or the connection fails); a
+            // timer that fires on a closed connection finds no writer and does nothing.
             result.whenComplete { _ in headDeadline.cancel() }
-            channel.closeFuture.whenComplete { _ in headDeadline.cancel() }
             return Value(upgradeResult: result, channel: channel)
         }
     }

@@ -15,7 +15,7 @@ import NIOWebSocket
 /// `helloTimeoutSeconds` closes with 1008; a client silent for `pingIntervalSeconds` is pinged,
 /// and one that then sends nothing (not even the pong) for `pingTimeoutSeconds` is closed with
 /// 1001 at once, without waiting for a close handshake a vanished peer cannot answer.
-final class ChatWebSocketHandler<Session: ClientSession>: ChannelInboundHandler, RemovableChannelHandler {
+final class ChatWebSocketHandler<Session: ClientSession>: ChannelInboundHandler, RemovableChannelHandler, LivenessChecked {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
@@ -28,8 +28,10 @@ final class ChatWebSocketHandler<Session: ClientSession>: ChannelInboundHandler,
     private var fragmentsAreText = false
     private var closing = false
     private var probe: LivenessProbe
-    private var probeTimer: Scheduled<Void>?
-    private var helloTimer: Scheduled<Void>?
+    /// Uptime nanoseconds by which `hello` must be said (nil: no deadline, or it was said).
+    private var helloDeadline: UInt64?
+    /// Set while the handler is in the pipeline, for the sweeper's checks (on the loop).
+    private var context: ChannelHandlerContext?
 
     /// - Parameter hello: the connection's gate when it must say `hello` by the deadline.
     init(
@@ -50,35 +52,38 @@ final class ChatWebSocketHandler<Session: ClientSession>: ChannelInboundHandler,
     static func nanoseconds(_ seconds: Double) -> UInt64 { UInt64(seconds * 1e9) }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         runner.start()
-        scheduleProbe(context)
-        if let hello {
-            let limits = clientGuard.limits
-            helloTimer = context.eventLoop.assumeIsolated().scheduleTask(
-                in: .nanoseconds(Int64(Self.nanoseconds(limits.helloTimeoutSeconds)))
-            ) { [self] in
-                guard !hello.isOpen, !closing else { return }
-                clientGuard.counted(.helloTimeout)
-                close(context, .policyViolation, reason: "say hello within \(limits.helloTimeoutSeconds) s")
-            }
+        if hello != nil {
+            helloDeadline = NIODeadline.now().uptimeNanoseconds + Self.nanoseconds(clientGuard.limits.helloTimeoutSeconds)
         }
+        LivenessSweeper.of(context.eventLoop).add(self)
     }
 
-    private func scheduleProbe(_ context: ChannelHandlerContext) {
-        let deadline = NIODeadline.uptimeNanoseconds(probe.nextCheck)
-        probeTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            guard !closing else { return }
-            switch probe.check(now: NIODeadline.now().uptimeNanoseconds) {
-            case .none:
-                break
-            case .ping:
-                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())), promise: nil)
-            case .close:
-                clientGuard.counted(.pingTimeout)
-                close(context, .goingAway, reason: "no answer to ping", wait: false)
-                return
+    func handlerRemoved(context: ChannelHandlerContext) {
+        LivenessSweeper.of(context.eventLoop).remove(self)
+        self.context = nil
+    }
+
+    /// Called by the loop's `LivenessSweeper` about once a second.
+    func checkDeadlines(now: UInt64) {
+        guard let context, !closing else { return }
+        if let deadline = helloDeadline, let hello {
+            if hello.isOpen {
+                helloDeadline = nil
+            } else if now >= deadline {
+                clientGuard.counted(.helloTimeout)
+                return close(context, .policyViolation, reason: "say hello within \(clientGuard.limits.helloTimeoutSeconds) s")
             }
-            scheduleProbe(context)
+        }
+        switch probe.check(now: now) {
+        case .none:
+            break
+        case .ping:
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())), promise: nil)
+        case .close:
+            clientGuard.counted(.pingTimeout)
+            close(context, .goingAway, reason: "no answer to ping", wait: false)
         }
     }
 
@@ -165,8 +170,7 @@ final class ChatWebSocketHandler<Session: ClientSession>: ChannelInboundHandler,
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        probeTimer?.cancel()
-        helloTimer?.cancel()
+        LivenessSweeper.of(context.eventLoop).remove(self)
         _ = runner.submit(.end)
         onClose()
         context.fireChannelInactive()

@@ -21,6 +21,20 @@ final class RawFrameWriter: ChannelDuplexHandler, RemovableChannelHandler, @unch
     private var context: ChannelHandlerContext?
     /// Set by `writeAndClose`: nothing read afterwards reaches the handlers above.
     private var discarding = false
+    /// Gives the connection's admission back (`ClientGuard`) when it closes.
+    private var release: (() -> Void)?
+
+    /// Runs `release` once when the connection closes (instead of a callback on its close future:
+    /// one closure less per connection).
+    func releaseOnClose(_ release: @escaping () -> Void) {
+        self.release = release
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        release?()
+        release = nil
+        context.fireChannelInactive()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !discarding else { return }
